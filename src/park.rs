@@ -1,0 +1,217 @@
+//! The blocking layer shared by every primitive that can wait: a [`WaitQueue`] that blocked
+//! threads sleep in and that the side making progress wakes.
+//!
+//! # Protocol
+//! A waiter spins briefly (`crossbeam_utils::Backoff`) retrying its operation, then *registers*
+//! (counts itself in `sleepers`), issues the heavy half of a store-load fence, and *re-checks*
+//! by retrying the operation once more before it sleeps. A notifier publishes its progress
+//! (a release store the retried operation will observe), issues the light half of the fence and
+//! reads `sleepers`: only when it is non-zero does it take the lock and wake anyone, so the
+//! uncontended fast path is lock-free and syscall-free.
+//!
+//! The two fences form the classic store-buffering (Dekker) pair: either the notifier sees the
+//! registration and wakes the waiter, or the waiter's re-check sees the progress. That is the
+//! whole defence against lost wake-ups, and `tests/loom_park.rs` checks it exhaustively.
+//!
+//! # The asymmetric fence
+//! A full `SeqCst` fence on every push would stall the fast path on the store buffer. On Linux
+//! the fence is split unevenly: the notifier only needs a compiler fence, and the waiter, which
+//! is about to sleep anyway, pays for `membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)`, which
+//! makes every running thread of the process execute a full barrier. Where membarrier is not
+//! available (other systems, old kernels, Miri, loom, shuttle), both halves are `SeqCst` fences.
+//! The choice is made once, when a [`WaitQueue`] is created, before any thread can use it.
+
+use std::time::Instant;
+
+use crate::sync::{AtomicUsize, MODEL_CHECKED};
+use crate::sync::{Condvar, Mutex, MutexGuard, Ordering, fence};
+
+/// A place for threads to sleep until another thread reports progress.
+pub(crate) struct WaitQueue {
+    /// Threads registered to sleep. Read by every notifier; written only by waiters.
+    sleepers: AtomicUsize,
+    /// Whether this queue splits its store-load fence with `membarrier`.
+    asymmetric: bool,
+    /// Counts notifications that found sleepers; a sleeper waits until it changes.
+    rounds: Mutex<u64>,
+    wakeup: Condvar,
+}
+
+impl WaitQueue {
+    pub(crate) fn new() -> Self {
+        Self {
+            sleepers: AtomicUsize::new(0),
+            asymmetric: membarrier::is_registered(),
+            rounds: Mutex::new(0),
+            wakeup: Condvar::new(),
+        }
+    }
+
+    /// Wakes every thread sleeping in [`wait_until`](Self::wait_until).
+    ///
+    /// Call it after publishing progress that a sleeper's retried operation will observe. When
+    /// nobody sleeps this is a compiler fence (or one `SeqCst` fence) and one load.
+    #[inline]
+    pub(crate) fn notify_all(&self) {
+        self.fence_after_progress();
+        // Relaxed: the fence above orders this load after the caller's progress, and pairs with
+        // the fence a waiter issues between registering and re-checking (`fence_before_recheck`).
+        if self.sleepers.load(Ordering::Relaxed) != 0 {
+            self.wake_sleepers();
+        }
+    }
+
+    #[cold]
+    fn wake_sleepers(&self) {
+        let mut rounds = self.lock_rounds();
+        *rounds = rounds.wrapping_add(1);
+        drop(rounds);
+        self.wakeup.notify_all();
+    }
+
+    /// Retries `attempt` until it returns `Some`, sleeping between tries; gives up with `None`
+    /// once `deadline` (if any) has passed and a last attempt also failed.
+    ///
+    /// `attempt` runs without any lock held, so it may notify other queues.
+    pub(crate) fn wait_until<R>(
+        &self,
+        deadline: Option<Instant>,
+        mut attempt: impl FnMut() -> Option<R>,
+    ) -> Option<R> {
+        if !MODEL_CHECKED {
+            let backoff = crossbeam_utils::Backoff::new();
+            while !backoff.is_completed() {
+                if let Some(done) = attempt() {
+                    return Some(done);
+                }
+                backoff.snooze();
+            }
+        }
+        loop {
+            let round = self.register();
+            self.fence_before_recheck();
+            #[cfg(not(verisync_mutant = "park_no_recheck"))]
+            if let Some(done) = attempt() {
+                self.unregister();
+                return Some(done);
+            }
+            let timed_out = self.sleep(round, deadline);
+            self.unregister();
+            if let Some(done) = attempt() {
+                return Some(done);
+            }
+            if timed_out {
+                return None;
+            }
+        }
+    }
+
+    /// Counts the caller as a sleeper and returns the notification round it must wait out.
+    fn register(&self) -> u64 {
+        let rounds = self.lock_rounds();
+        // Relaxed: published to notifiers by the fence in `fence_before_recheck`; the lock
+        // orders it before any `wake_sleepers` that could miss our round.
+        self.sleepers.fetch_add(1, Ordering::Relaxed);
+        *rounds
+    }
+
+    fn unregister(&self) {
+        // Relaxed: a stale non-zero count only costs a notifier one needless wake-up.
+        self.sleepers.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Sleeps until a notification newer than `round` or the deadline; true if timed out.
+    fn sleep(&self, round: u64, deadline: Option<Instant>) -> bool {
+        let mut rounds = self.lock_rounds();
+        while *rounds == round {
+            rounds = match deadline {
+                None => self.wakeup.wait(rounds).unwrap_or_else(|e| e.into_inner()),
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        return true;
+                    }
+                    let waited = self.wakeup.wait_timeout(rounds, deadline - now);
+                    waited.unwrap_or_else(|e| e.into_inner()).0
+                }
+            };
+        }
+        false
+    }
+
+    fn lock_rounds(&self) -> MutexGuard<'_, u64> {
+        // No user code runs under this lock, so poisoning cannot leave the count inconsistent.
+        self.rounds.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The notifier's half of the store-load fence.
+    #[inline(always)]
+    fn fence_after_progress(&self) {
+        if cfg!(verisync_mutant = "park_no_notify_fence") {
+            return;
+        }
+        if self.asymmetric {
+            std::sync::atomic::compiler_fence(Ordering::SeqCst);
+        } else {
+            fence(Ordering::SeqCst);
+        }
+    }
+
+    /// The waiter's half of the store-load fence.
+    fn fence_before_recheck(&self) {
+        if self.asymmetric {
+            membarrier::heavy_barrier();
+        } else {
+            fence(Ordering::SeqCst);
+        }
+    }
+}
+
+#[cfg(all(
+    target_os = "linux",
+    not(miri),
+    not(verisync_loom),
+    not(feature = "shuttle")
+))]
+mod membarrier {
+    use std::sync::OnceLock;
+
+    const CMD_PRIVATE_EXPEDITED: libc::c_long = 1 << 3;
+    const CMD_REGISTER_PRIVATE_EXPEDITED: libc::c_long = 1 << 4;
+
+    /// Registers the process for expedited private membarriers, once; false if the kernel
+    /// refuses, in which case both fence halves stay `SeqCst` fences.
+    pub(super) fn is_registered() -> bool {
+        static REGISTERED: OnceLock<bool> = OnceLock::new();
+        *REGISTERED.get_or_init(|| {
+            // SAFETY: membarrier takes no pointers; an unsupported command only returns -1.
+            unsafe {
+                libc::syscall(libc::SYS_membarrier, CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0
+            }
+        })
+    }
+
+    /// Makes every running thread of this process execute a full memory barrier.
+    pub(super) fn heavy_barrier() {
+        // SAFETY: membarrier takes no pointers; the process registered in `is_registered`.
+        let status = unsafe { libc::syscall(libc::SYS_membarrier, CMD_PRIVATE_EXPEDITED, 0, 0) };
+        // After a successful registration the kernel documents no failure for this command.
+        assert_eq!(status, 0, "membarrier failed after successful registration");
+    }
+}
+
+#[cfg(not(all(
+    target_os = "linux",
+    not(miri),
+    not(verisync_loom),
+    not(feature = "shuttle")
+)))]
+mod membarrier {
+    pub(super) fn is_registered() -> bool {
+        false
+    }
+
+    pub(super) fn heavy_barrier() {
+        unreachable!("heavy_barrier is only used after a successful registration")
+    }
+}

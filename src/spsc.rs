@@ -1,0 +1,973 @@
+//! A bounded single-producer single-consumer channel on a ring buffer.
+//!
+//! [`channel`] returns a [`Sender`] and a [`Receiver`], one each; both are [`Send`], neither is
+//! [`Clone`] or [`Sync`], and `T` only needs to be [`Send`].
+//!
+//! # Guarantees
+//! - **Progress.** [`try_send`](Sender::try_send), [`try_recv`](Receiver::try_recv),
+//!   [`write_chunk`](Sender::write_chunk) and [`read_chunk`](Receiver::read_chunk) are
+//!   wait-free: a bounded number of steps whatever the other thread does.
+//!   [`send`](Sender::send) and [`recv`](Receiver::recv) block: they spin briefly, then park the
+//!   thread until the other side makes progress or goes away, so two threads sharing one CPU
+//!   do not burn it.
+//! - **Order.** Values are received in the order they were sent (FIFO), each exactly once.
+//! - **Full.** `try_send` hands the value back in [`TrySendError::Full`]; `send` waits for a
+//!   free slot; `send_timeout` waits until a deadline and then hands the value back.
+//! - **Empty.** `try_recv` returns [`TryRecvError::Empty`]; `recv` waits.
+//! - **Disconnected.** After the [`Sender`] is dropped the receiver still gets every value
+//!   sent before, then [`TryRecvError::Disconnected`] / [`RecvError`]. After the [`Receiver`] is
+//!   dropped every send hands its value back in a `Disconnected` error. Values still in the
+//!   buffer when both ends are gone are dropped then, exactly once.
+//! - **Capacity.** Exactly the capacity asked for, any value from 1 (no power-of-two rounding,
+//!   no wasted slot). Capacity 0, or one whose buffer would not fit in `isize::MAX` bytes, is
+//!   an error from [`try_channel`] and a panic from [`channel`].
+//!
+//! # Design
+//! Positions run from 0 to `2 * capacity`, so a full buffer (`tail - head == capacity`) and an
+//! empty one (`tail == head`) differ without a spare slot and without division. `head` and
+//! `tail` live on their own cache lines; each endpoint keeps its own position and a cached copy
+//! of the other's in plain fields, and reloads the other's (`Acquire`) only when the cached
+//! copy says full or empty. Blocking goes through the crate's wait queue: the fast path pays a
+//! compiler fence and one load of a rarely written counter when nobody is parked.
+//!
+//! # Examples
+//! ```
+//! let (tx, rx) = verisync::spsc::channel(4);
+//! let producer = std::thread::spawn(move || {
+//!     for i in 0..100 {
+//!         tx.send(i).unwrap();
+//!     }
+//! });
+//! let received: Vec<i32> = rx.iter().collect();
+//! producer.join().unwrap();
+//! assert_eq!(received, (0..100).collect::<Vec<_>>());
+//! ```
+
+use std::cell::Cell;
+use std::fmt;
+use std::mem::MaybeUninit;
+use std::time::{Duration, Instant};
+
+use crossbeam_utils::CachePadded;
+
+pub use crate::error::{
+    CapacityError, RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError,
+    TrySendError,
+};
+use crate::park::WaitQueue;
+use crate::sync::{Arc, AtomicBool, AtomicUsize, Ordering, UnsafeCell, uninit_slots};
+
+/// Creates a channel that holds up to `capacity` values.
+///
+/// # Panics
+/// If `capacity` is 0 or the buffer would exceed `isize::MAX` bytes; [`try_channel`] returns
+/// these as errors instead.
+///
+/// # Examples
+/// ```
+/// let (tx, rx) = verisync::spsc::channel(3);
+/// tx.send('a').unwrap();
+/// assert_eq!(rx.recv(), Ok('a'));
+/// ```
+pub fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
+    match try_channel(capacity) {
+        Ok(endpoints) => endpoints,
+        Err(err) => panic!("verisync::spsc::channel: {err}"),
+    }
+}
+
+/// Creates a channel that holds up to `capacity` values, or says why it cannot.
+///
+/// # Examples
+/// ```
+/// use verisync::spsc::{try_channel, CapacityError};
+///
+/// assert!(try_channel::<u8>(5).is_ok());
+/// assert_eq!(try_channel::<u8>(0).unwrap_err(), CapacityError::Zero);
+/// ```
+pub fn try_channel<T>(capacity: usize) -> Result<(Sender<T>, Receiver<T>), CapacityError> {
+    // Positions count up to twice the capacity.
+    CapacityError::check::<T>(capacity, 2)?;
+    let shared = Arc::new(Shared {
+        head: CachePadded::new(AtomicUsize::new(0)),
+        tail: CachePadded::new(AtomicUsize::new(0)),
+        receiver_waits: CachePadded::new(WaitQueue::new()),
+        sender_waits: CachePadded::new(WaitQueue::new()),
+        disconnected: AtomicBool::new(false),
+        capacity,
+        slots: uninit_slots(capacity),
+    });
+    let sender = Sender {
+        shared: shared.clone(),
+        tail: Cell::new(0),
+        cached_head: Cell::new(0),
+    };
+    let receiver = Receiver {
+        shared,
+        head: Cell::new(0),
+        cached_tail: Cell::new(0),
+    };
+    Ok((sender, receiver))
+}
+
+/// The state both endpoints share.
+struct Shared<T> {
+    /// Position of the next value to receive; written only by the receiver.
+    head: CachePadded<AtomicUsize>,
+    /// Position of the next slot to fill; written only by the sender.
+    tail: CachePadded<AtomicUsize>,
+    /// Where a receiver blocked on an empty buffer sleeps; the sender notifies it.
+    receiver_waits: CachePadded<WaitQueue>,
+    /// Where a sender blocked on a full buffer sleeps; the receiver notifies it.
+    sender_waits: CachePadded<WaitQueue>,
+    /// Set by whichever endpoint drops first: to the survivor, its peer is gone.
+    disconnected: AtomicBool,
+    capacity: usize,
+    slots: Box<[UnsafeCell<MaybeUninit<T>>]>,
+}
+
+// SAFETY: the slots are only touched by the one sender (free slots) and the one receiver
+// (filled slots), handed over through the Release/Acquire pairs on `head` and `tail`; values
+// move between threads, so `T: Send` is needed and enough.
+unsafe impl<T: Send> Send for Shared<T> {}
+// SAFETY: as above; `&Shared` gives no access to a `T` except through an endpoint.
+unsafe impl<T: Send> Sync for Shared<T> {}
+
+impl<T> Shared<T> {
+    fn slot(&self, position: usize) -> &UnsafeCell<MaybeUninit<T>> {
+        let index = if position < self.capacity {
+            position
+        } else {
+            position - self.capacity
+        };
+        &self.slots[index]
+    }
+
+    /// The position `count` steps after `position` (`count <= capacity`).
+    fn advance(&self, position: usize, count: usize) -> usize {
+        let wrap = 2 * self.capacity;
+        if count >= wrap - position {
+            position + count - wrap
+        } else {
+            position + count
+        }
+    }
+
+    /// How many values lie between `head` and `tail`.
+    fn distance(&self, head: usize, tail: usize) -> usize {
+        if tail >= head {
+            tail - head
+        } else {
+            2 * self.capacity - (head - tail)
+        }
+    }
+
+    fn is_full(&self, head: usize, tail: usize) -> bool {
+        let used = self.distance(head, tail);
+        if cfg!(verisync_mutant = "spsc_full_off_by_one") {
+            used > self.capacity
+        } else {
+            used == self.capacity
+        }
+    }
+
+    fn peer_is_gone(&self) -> bool {
+        // Acquire: pairs with the Release store in the peer's `Drop`, so everything the peer
+        // published before dropping (its last `tail`, for the receiver) is visible after.
+        self.disconnected.load(Ordering::Acquire)
+    }
+
+    /// Marks this endpoint gone and wakes its peer, which may be parked waiting for it.
+    fn disconnect(&self, peer_waits: &WaitQueue) {
+        // Release: pairs with the Acquire load in `peer_is_gone`.
+        self.disconnected.store(true, Ordering::Release);
+        peer_waits.notify_all();
+    }
+}
+
+impl<T> Drop for Shared<T> {
+    fn drop(&mut self) {
+        // Relaxed: both endpoints are gone; the Arc's final decrement synchronizes with their
+        // drops, so their last stores are visible here.
+        let tail = self.tail.load(Ordering::Relaxed);
+        let mut position = self.head.load(Ordering::Relaxed);
+        while position != tail {
+            // SAFETY: slots in [head, tail) hold values the receiver never took; nobody else
+            // can reach them any more, and each is dropped once as `position` moves on.
+            self.slot(position)
+                .with_mut(|slot| unsafe { (*slot).assume_init_drop() });
+            position = self.advance(position, 1);
+        }
+    }
+}
+
+/// The sending half of an SPSC channel.
+///
+/// # Examples
+/// ```
+/// let (tx, rx) = verisync::spsc::channel(2);
+/// std::thread::spawn(move || tx.send(7).unwrap());
+/// assert_eq!(rx.recv(), Ok(7));
+/// ```
+pub struct Sender<T> {
+    shared: Arc<Shared<T>>,
+    /// Our own position: the shared `tail` always equals it between calls.
+    tail: Cell<usize>,
+    /// The receiver's position as last loaded; it only ever lags the real one.
+    cached_head: Cell<usize>,
+}
+
+impl<T> Sender<T> {
+    /// Sends `value` if there is a free slot, without waiting. Wait-free.
+    ///
+    /// # Errors
+    /// [`TrySendError::Full`] when the buffer is full, [`TrySendError::Disconnected`] when the
+    /// receiver is gone; either way the value comes back.
+    ///
+    /// # Examples
+    /// ```
+    /// use verisync::spsc::TrySendError;
+    ///
+    /// let (tx, rx) = verisync::spsc::channel(1);
+    /// assert_eq!(tx.try_send(1), Ok(()));
+    /// assert_eq!(tx.try_send(2), Err(TrySendError::Full(2)));
+    /// drop(rx);
+    /// assert_eq!(tx.try_send(3), Err(TrySendError::Disconnected(3)));
+    /// ```
+    pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
+        let shared = &*self.shared;
+        if shared.peer_is_gone() {
+            return Err(TrySendError::Disconnected(value));
+        }
+        let tail = self.tail.get();
+        if shared.is_full(self.cached_head.get(), tail) && shared.is_full(self.load_head(), tail) {
+            return Err(TrySendError::Full(value));
+        }
+        // SAFETY: the slot at `tail` is free: the receiver released it (the Acquire load of
+        // `head` saw that) and will not read it until we publish the new `tail`.
+        shared
+            .slot(tail)
+            .with_mut(|slot| unsafe { (*slot).write(value) });
+        self.publish(shared.advance(tail, 1));
+        Ok(())
+    }
+
+    /// Sends `value`, waiting for a free slot if the buffer is full (spins briefly, then parks).
+    ///
+    /// # Errors
+    /// [`SendError`] with the value if the receiver is gone.
+    ///
+    /// # Examples
+    /// ```
+    /// let (tx, rx) = verisync::spsc::channel(1);
+    /// let consumer = std::thread::spawn(move || rx.iter().sum::<u32>());
+    /// for i in 1..=10 {
+    ///     tx.send(i).unwrap();
+    /// }
+    /// drop(tx);
+    /// assert_eq!(consumer.join().unwrap(), 55);
+    /// ```
+    pub fn send(&self, value: T) -> Result<(), SendError<T>> {
+        self.send_until(value, None)
+            .map_err(|err| SendError(err.into_inner()))
+    }
+
+    /// Sends `value`, waiting at most `timeout` for a free slot.
+    ///
+    /// # Errors
+    /// [`SendTimeoutError::Timeout`] if the buffer stayed full, [`SendTimeoutError::Disconnected`]
+    /// if the receiver is gone; either way the value comes back.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use verisync::spsc::SendTimeoutError;
+    ///
+    /// let (tx, _rx) = verisync::spsc::channel(1);
+    /// assert_eq!(tx.send_timeout(1, Duration::from_millis(10)), Ok(()));
+    /// let err = tx.send_timeout(2, Duration::from_millis(10));
+    /// assert_eq!(err, Err(SendTimeoutError::Timeout(2)));
+    /// ```
+    pub fn send_timeout(&self, value: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
+        self.send_until(value, Instant::now().checked_add(timeout))
+    }
+
+    fn send_until(&self, value: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
+        let mut pending = match self.try_send(value) {
+            Ok(()) => return Ok(()),
+            Err(TrySendError::Disconnected(value)) => {
+                return Err(SendTimeoutError::Disconnected(value));
+            }
+            Err(TrySendError::Full(value)) => Some(value),
+        };
+        let sent = self.shared.sender_waits.wait_until(deadline, || {
+            match self.try_send(pending.take()?) {
+                Ok(()) => Some(Ok(())),
+                Err(TrySendError::Full(value)) => {
+                    pending = Some(value);
+                    None
+                }
+                Err(TrySendError::Disconnected(value)) => {
+                    Some(Err(SendTimeoutError::Disconnected(value)))
+                }
+            }
+        });
+        match (sent, pending) {
+            (Some(outcome), _) => outcome,
+            (None, Some(value)) => Err(SendTimeoutError::Timeout(value)),
+            (None, None) => unreachable!("a failed attempt always keeps the value"),
+        }
+    }
+
+    /// Reserves up to `max` free slots to fill in one go; the chunk may be shorter (even empty)
+    /// when fewer slots are free. Values written into it are published together when it is
+    /// dropped, with one store and one wake-up check for the whole batch. Wait-free.
+    ///
+    /// # Examples
+    /// ```
+    /// let (mut tx, rx) = verisync::spsc::channel(4);
+    /// let mut chunk = tx.write_chunk(10);
+    /// assert_eq!(chunk.len(), 4);
+    /// assert_eq!(chunk.fill_from_iter(1..=3), 3);
+    /// drop(chunk);
+    /// assert_eq!(rx.try_iter().collect::<Vec<_>>(), [1, 2, 3]);
+    /// ```
+    pub fn write_chunk(&mut self, max: usize) -> WriteChunk<'_, T> {
+        let tail = self.tail.get();
+        let mut free = self.shared.capacity - self.shared.distance(self.cached_head.get(), tail);
+        if free < max {
+            free = self.shared.capacity - self.shared.distance(self.load_head(), tail);
+        }
+        WriteChunk {
+            len: free.min(max),
+            written: 0,
+            sender: self,
+        }
+    }
+
+    /// The number of values the buffer can hold.
+    ///
+    /// # Examples
+    /// ```
+    /// let (tx, _rx) = verisync::spsc::channel::<u8>(10);
+    /// assert_eq!(tx.capacity(), 10);
+    /// ```
+    pub fn capacity(&self) -> usize {
+        self.shared.capacity
+    }
+
+    /// The number of free slots right now (the receiver may free more at any moment).
+    ///
+    /// # Examples
+    /// ```
+    /// let (tx, _rx) = verisync::spsc::channel(3);
+    /// tx.send(1).unwrap();
+    /// assert_eq!(tx.slots(), 2);
+    /// ```
+    pub fn slots(&self) -> usize {
+        self.shared.capacity - self.shared.distance(self.load_head(), self.tail.get())
+    }
+
+    /// Whether the buffer is full right now.
+    ///
+    /// # Examples
+    /// ```
+    /// let (tx, _rx) = verisync::spsc::channel(1);
+    /// assert!(!tx.is_full());
+    /// tx.send(()).unwrap();
+    /// assert!(tx.is_full());
+    /// ```
+    pub fn is_full(&self) -> bool {
+        self.slots() == 0
+    }
+
+    /// Whether the receiver has been dropped.
+    ///
+    /// # Examples
+    /// ```
+    /// let (tx, rx) = verisync::spsc::channel::<u8>(1);
+    /// assert!(!tx.is_disconnected());
+    /// drop(rx);
+    /// assert!(tx.is_disconnected());
+    /// ```
+    pub fn is_disconnected(&self) -> bool {
+        self.shared.peer_is_gone()
+    }
+
+    /// Reloads the receiver's position into the cache and returns it.
+    fn load_head(&self) -> usize {
+        // Acquire: pairs with the Release store in `Receiver::release`, so the receiver's reads
+        // of the slots it released happen before we overwrite them.
+        let head = self.shared.head.load(Ordering::Acquire);
+        self.cached_head.set(head);
+        head
+    }
+
+    /// Makes the slots before `tail` visible to the receiver and wakes it if it sleeps.
+    fn publish(&self, tail: usize) {
+        self.tail.set(tail);
+        let order = if cfg!(verisync_mutant = "spsc_relaxed_publish") {
+            Ordering::Relaxed
+        } else {
+            Ordering::Release
+        };
+        // Release: pairs with the Acquire load in `Receiver::load_tail`, so our writes to the
+        // slots happen before the receiver reads them.
+        self.shared.tail.store(tail, order);
+        self.shared.receiver_waits.notify_all();
+    }
+}
+
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        self.shared.disconnect(&self.shared.receiver_waits);
+    }
+}
+
+impl<T> fmt::Debug for Sender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sender")
+            .field("capacity", &self.shared.capacity)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Free slots reserved by [`Sender::write_chunk`]; what is written is published on drop.
+///
+/// # Examples
+/// ```
+/// let (mut tx, rx) = verisync::spsc::channel(8);
+/// let mut chunk = tx.write_chunk(2);
+/// assert_eq!(chunk.push("a"), Ok(()));
+/// assert_eq!(chunk.push("b"), Ok(()));
+/// assert_eq!(chunk.push("c"), Err("c"));
+/// drop(chunk);
+/// assert_eq!(rx.len(), 2);
+/// ```
+pub struct WriteChunk<'a, T> {
+    sender: &'a mut Sender<T>,
+    len: usize,
+    written: usize,
+}
+
+impl<T> WriteChunk<'_, T> {
+    /// The number of slots still free in this chunk.
+    ///
+    /// # Examples
+    /// ```
+    /// let (mut tx, _rx) = verisync::spsc::channel::<u8>(3);
+    /// assert_eq!(tx.write_chunk(2).len(), 2);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.len - self.written
+    }
+
+    /// Whether no slot is left in this chunk.
+    ///
+    /// # Examples
+    /// ```
+    /// let (mut tx, _rx) = verisync::spsc::channel::<u8>(3);
+    /// assert!(tx.write_chunk(0).is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Writes `value` into the next slot of the chunk, or hands it back if the chunk is full.
+    ///
+    /// # Errors
+    /// The value, when every slot of the chunk has been written.
+    ///
+    /// # Examples
+    /// ```
+    /// let (mut tx, rx) = verisync::spsc::channel(1);
+    /// let mut chunk = tx.write_chunk(1);
+    /// assert_eq!(chunk.push(1), Ok(()));
+    /// assert_eq!(chunk.push(2), Err(2));
+    /// drop(chunk);
+    /// assert_eq!(rx.try_recv(), Ok(1));
+    /// ```
+    pub fn push(&mut self, value: T) -> Result<(), T> {
+        if self.is_empty() {
+            return Err(value);
+        }
+        let shared = &*self.sender.shared;
+        let position = shared.advance(self.sender.tail.get(), self.written);
+        // SAFETY: `write_chunk` saw this slot released by the receiver, which will not read it
+        // before our drop publishes it; `written` only grows, so each slot is written once.
+        shared
+            .slot(position)
+            .with_mut(|slot| unsafe { (*slot).write(value) });
+        self.written += 1;
+        Ok(())
+    }
+
+    /// Writes values from `iter` until the chunk or the iterator is exhausted; returns how many
+    /// were written. Items the iterator did not yield are not consumed.
+    ///
+    /// # Examples
+    /// ```
+    /// let (mut tx, rx) = verisync::spsc::channel(3);
+    /// let mut values = 0..10;
+    /// assert_eq!(tx.write_chunk(5).fill_from_iter(&mut values), 3);
+    /// assert_eq!(values.next(), Some(3));
+    /// assert_eq!(rx.len(), 3);
+    /// ```
+    pub fn fill_from_iter(&mut self, iter: impl IntoIterator<Item = T>) -> usize {
+        let before = self.written;
+        let mut iter = iter.into_iter();
+        while !self.is_empty() {
+            let Some(value) = iter.next() else { break };
+            if self.push(value).is_err() {
+                unreachable!("the chunk has room");
+            }
+        }
+        self.written - before
+    }
+}
+
+impl<T> Drop for WriteChunk<'_, T> {
+    fn drop(&mut self) {
+        if self.written > 0 {
+            let tail = self
+                .sender
+                .shared
+                .advance(self.sender.tail.get(), self.written);
+            self.sender.publish(tail);
+        }
+    }
+}
+
+impl<T> fmt::Debug for WriteChunk<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WriteChunk")
+            .field("len", &self.len())
+            .field("written", &self.written)
+            .finish()
+    }
+}
+
+/// The receiving half of an SPSC channel.
+///
+/// # Examples
+/// ```
+/// let (tx, rx) = verisync::spsc::channel(2);
+/// tx.send("hi").unwrap();
+/// drop(tx);
+/// assert_eq!(rx.recv(), Ok("hi"));
+/// assert!(rx.recv().is_err());
+/// ```
+pub struct Receiver<T> {
+    shared: Arc<Shared<T>>,
+    /// Our own position: the shared `head` always equals it between calls.
+    head: Cell<usize>,
+    /// The sender's position as last loaded; it only ever lags the real one.
+    cached_tail: Cell<usize>,
+}
+
+impl<T> Receiver<T> {
+    /// Takes the oldest value if there is one, without waiting. Wait-free.
+    ///
+    /// # Errors
+    /// [`TryRecvError::Empty`] when nothing is buffered, [`TryRecvError::Disconnected`] when
+    /// nothing is buffered and the sender is gone.
+    ///
+    /// # Examples
+    /// ```
+    /// use verisync::spsc::TryRecvError;
+    ///
+    /// let (tx, rx) = verisync::spsc::channel(1);
+    /// assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    /// tx.send(5).unwrap();
+    /// drop(tx);
+    /// assert_eq!(rx.try_recv(), Ok(5));
+    /// assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+    /// ```
+    pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        let head = self.head.get();
+        self.check_ready(head)?;
+        let shared = &*self.shared;
+        // SAFETY: `head != tail`, so the slot holds a value the sender published (the Acquire
+        // load of `tail` saw it) and will not touch until we release it; we read it once.
+        let value = shared
+            .slot(head)
+            .with(|slot| unsafe { (*slot).assume_init_read() });
+        self.release(shared.advance(head, 1));
+        Ok(value)
+    }
+
+    /// Takes the oldest value, waiting for one if the buffer is empty (spins briefly, then
+    /// parks).
+    ///
+    /// # Errors
+    /// [`RecvError`] once the buffer is empty and the sender is gone.
+    ///
+    /// # Examples
+    /// ```
+    /// let (tx, rx) = verisync::spsc::channel(1);
+    /// std::thread::spawn(move || tx.send(9).unwrap());
+    /// assert_eq!(rx.recv(), Ok(9));
+    /// assert!(rx.recv().is_err());
+    /// ```
+    pub fn recv(&self) -> Result<T, RecvError> {
+        self.recv_until(None).map_err(|_| RecvError)
+    }
+
+    /// Takes the oldest value, waiting at most `timeout` for one.
+    ///
+    /// # Errors
+    /// [`RecvTimeoutError::Timeout`] if nothing arrived in time,
+    /// [`RecvTimeoutError::Disconnected`] once the buffer is empty and the sender is gone.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use verisync::spsc::RecvTimeoutError;
+    ///
+    /// let (tx, rx) = verisync::spsc::channel::<u8>(1);
+    /// assert_eq!(rx.recv_timeout(Duration::from_millis(5)), Err(RecvTimeoutError::Timeout));
+    /// drop(tx);
+    /// assert_eq!(rx.recv_timeout(Duration::from_millis(5)), Err(RecvTimeoutError::Disconnected));
+    /// ```
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
+        self.recv_until(Instant::now().checked_add(timeout))
+    }
+
+    fn recv_until(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+        let attempt = || match self.try_recv() {
+            Ok(value) => Some(Ok(value)),
+            Err(TryRecvError::Empty) => None,
+            Err(TryRecvError::Disconnected) => Some(Err(RecvTimeoutError::Disconnected)),
+        };
+        if let Some(outcome) = attempt() {
+            return outcome;
+        }
+        let received = self.shared.receiver_waits.wait_until(deadline, attempt);
+        received.unwrap_or(Err(RecvTimeoutError::Timeout))
+    }
+
+    /// Borrows the oldest value without taking it.
+    ///
+    /// # Examples
+    /// ```
+    /// let (tx, mut rx) = verisync::spsc::channel(2);
+    /// assert_eq!(rx.peek(), None);
+    /// tx.send(1).unwrap();
+    /// assert_eq!(rx.peek(), Some(&1));
+    /// assert_eq!(rx.try_recv(), Ok(1));
+    /// ```
+    pub fn peek(&mut self) -> Option<&T> {
+        let head = self.head.get();
+        self.check_ready(head).ok()?;
+        // SAFETY: the slot holds a published value that stays put while `&mut self` is
+        // borrowed, because only this receiver can release it.
+        Some(
+            self.shared
+                .slot(head)
+                .with(|slot| unsafe { (*slot).assume_init_ref() }),
+        )
+    }
+
+    /// Takes up to `max` values in one go: the returned chunk yields them oldest first, and
+    /// when it is dropped the slots it yielded are released together, with one store and one
+    /// wake-up check for the whole batch. Values it did not yield stay in the channel.
+    /// Wait-free.
+    ///
+    /// # Examples
+    /// ```
+    /// let (tx, mut rx) = verisync::spsc::channel(8);
+    /// for i in 0..5 {
+    ///     tx.send(i).unwrap();
+    /// }
+    /// let firsts: Vec<i32> = rx.read_chunk(3).collect();
+    /// assert_eq!(firsts, [0, 1, 2]);
+    /// assert_eq!(rx.len(), 2);
+    /// ```
+    pub fn read_chunk(&mut self, max: usize) -> ReadChunk<'_, T> {
+        let head = self.head.get();
+        let mut ready = self.shared.distance(head, self.cached_tail.get());
+        if ready < max {
+            ready = self.shared.distance(head, self.load_tail());
+        }
+        ReadChunk {
+            len: ready.min(max),
+            taken: 0,
+            receiver: self,
+        }
+    }
+
+    /// An iterator that blocks for each value and ends once the sender is gone and the buffer
+    /// is drained.
+    ///
+    /// # Examples
+    /// ```
+    /// let (tx, rx) = verisync::spsc::channel(2);
+    /// std::thread::spawn(move || {
+    ///     tx.send(1).unwrap();
+    ///     tx.send(2).unwrap();
+    /// });
+    /// assert_eq!(rx.iter().collect::<Vec<_>>(), [1, 2]);
+    /// ```
+    pub fn iter(&self) -> Iter<'_, T> {
+        Iter { receiver: self }
+    }
+
+    /// An iterator over the values buffered right now; it never blocks.
+    ///
+    /// # Examples
+    /// ```
+    /// let (tx, rx) = verisync::spsc::channel(4);
+    /// tx.send(1).unwrap();
+    /// tx.send(2).unwrap();
+    /// assert_eq!(rx.try_iter().collect::<Vec<_>>(), [1, 2]);
+    /// assert_eq!(rx.try_iter().next(), None);
+    /// ```
+    pub fn try_iter(&self) -> TryIter<'_, T> {
+        TryIter { receiver: self }
+    }
+
+    /// The number of values buffered right now (the sender may add more at any moment).
+    ///
+    /// # Examples
+    /// ```
+    /// let (tx, rx) = verisync::spsc::channel(4);
+    /// tx.send(1).unwrap();
+    /// assert_eq!(rx.len(), 1);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.shared.distance(self.head.get(), self.load_tail())
+    }
+
+    /// Whether nothing is buffered right now.
+    ///
+    /// # Examples
+    /// ```
+    /// let (_tx, rx) = verisync::spsc::channel::<u8>(4);
+    /// assert!(rx.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The number of values the buffer can hold.
+    ///
+    /// # Examples
+    /// ```
+    /// let (_tx, rx) = verisync::spsc::channel::<u8>(7);
+    /// assert_eq!(rx.capacity(), 7);
+    /// ```
+    pub fn capacity(&self) -> usize {
+        self.shared.capacity
+    }
+
+    /// Whether the sender has been dropped (values it sent may still be buffered).
+    ///
+    /// # Examples
+    /// ```
+    /// let (tx, rx) = verisync::spsc::channel(1);
+    /// tx.send(1).unwrap();
+    /// drop(tx);
+    /// assert!(rx.is_disconnected());
+    /// assert_eq!(rx.recv(), Ok(1));
+    /// ```
+    pub fn is_disconnected(&self) -> bool {
+        self.shared.peer_is_gone()
+    }
+
+    /// Reloads the sender's position into the cache and returns it.
+    fn load_tail(&self) -> usize {
+        // Acquire: pairs with the Release store in `Sender::publish`, so the sender's writes to
+        // the slots before `tail` happen before we read them.
+        let tail = self.shared.tail.load(Ordering::Acquire);
+        self.cached_tail.set(tail);
+        tail
+    }
+
+    /// `Ok` if a value is buffered at `head`, else why there is none.
+    fn check_ready(&self, head: usize) -> Result<(), TryRecvError> {
+        if self.cached_tail.get() != head || self.load_tail() != head {
+            return Ok(());
+        }
+        if !self.shared.peer_is_gone() {
+            return Err(TryRecvError::Empty);
+        }
+        // The sender may have sent more just before it dropped: the Acquire in `peer_is_gone`
+        // makes its last `tail` visible to this reload.
+        if cfg!(verisync_mutant = "spsc_disconnect_no_drain") || self.load_tail() == head {
+            Err(TryRecvError::Disconnected)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Hands the slots before `head` back to the sender and wakes it if it sleeps.
+    fn release(&self, head: usize) {
+        self.head.set(head);
+        // Release: pairs with the Acquire load in `Sender::load_head`, so our reads of the
+        // released slots happen before the sender overwrites them.
+        self.shared.head.store(head, Ordering::Release);
+        self.shared.sender_waits.notify_all();
+    }
+}
+
+impl<T> Drop for Receiver<T> {
+    fn drop(&mut self) {
+        self.shared.disconnect(&self.shared.sender_waits);
+    }
+}
+
+impl<T> fmt::Debug for Receiver<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Receiver")
+            .field("capacity", &self.shared.capacity)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Values taken by [`Receiver::read_chunk`], yielded oldest first; the slots of the yielded
+/// ones are released when the chunk is dropped.
+///
+/// # Examples
+/// ```
+/// let (tx, mut rx) = verisync::spsc::channel(4);
+/// tx.send(1).unwrap();
+/// tx.send(2).unwrap();
+/// let mut chunk = rx.read_chunk(4);
+/// assert_eq!(chunk.len(), 2);
+/// assert_eq!(chunk.next(), Some(1));
+/// drop(chunk);
+/// assert_eq!(rx.try_recv(), Ok(2));
+/// ```
+pub struct ReadChunk<'a, T> {
+    receiver: &'a mut Receiver<T>,
+    len: usize,
+    taken: usize,
+}
+
+impl<T> Iterator for ReadChunk<'_, T> {
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        if self.taken == self.len {
+            return None;
+        }
+        let shared = &*self.receiver.shared;
+        let position = shared.advance(self.receiver.head.get(), self.taken);
+        // SAFETY: `read_chunk` saw this slot published by the sender, which will not reuse it
+        // before our drop releases it; `taken` only grows, so each value is read once.
+        let value = shared
+            .slot(position)
+            .with(|slot| unsafe { (*slot).assume_init_read() });
+        self.taken += 1;
+        Some(value)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self.len - self.taken;
+        (left, Some(left))
+    }
+}
+
+impl<T> ExactSizeIterator for ReadChunk<'_, T> {}
+
+impl<T> Drop for ReadChunk<'_, T> {
+    fn drop(&mut self) {
+        if self.taken > 0 {
+            let head = self
+                .receiver
+                .shared
+                .advance(self.receiver.head.get(), self.taken);
+            self.receiver.release(head);
+        }
+    }
+}
+
+impl<T> fmt::Debug for ReadChunk<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReadChunk")
+            .field("len", &self.len())
+            .finish()
+    }
+}
+
+/// A blocking iterator over received values, from [`Receiver::iter`].
+///
+/// # Examples
+/// ```
+/// let (tx, rx) = verisync::spsc::channel(1);
+/// drop(tx);
+/// assert_eq!(rx.iter().next(), None::<u8>);
+/// ```
+#[derive(Debug)]
+pub struct Iter<'a, T> {
+    receiver: &'a Receiver<T>,
+}
+
+impl<T> Iterator for Iter<'_, T> {
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        self.receiver.recv().ok()
+    }
+}
+
+/// A non-blocking iterator over buffered values, from [`Receiver::try_iter`].
+///
+/// # Examples
+/// ```
+/// let (tx, rx) = verisync::spsc::channel(2);
+/// tx.send(1).unwrap();
+/// assert_eq!(rx.try_iter().count(), 1);
+/// ```
+#[derive(Debug)]
+pub struct TryIter<'a, T> {
+    receiver: &'a Receiver<T>,
+}
+
+impl<T> Iterator for TryIter<'_, T> {
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        self.receiver.try_recv().ok()
+    }
+}
+
+/// A blocking iterator that owns the receiver, from `Receiver::into_iter`.
+///
+/// # Examples
+/// ```
+/// let (tx, rx) = verisync::spsc::channel(2);
+/// tx.send(1).unwrap();
+/// drop(tx);
+/// assert_eq!(rx.into_iter().collect::<Vec<_>>(), [1]);
+/// ```
+#[derive(Debug)]
+pub struct IntoIter<T> {
+    receiver: Receiver<T>,
+}
+
+impl<T> Iterator for IntoIter<T> {
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        self.receiver.recv().ok()
+    }
+}
+
+impl<T> IntoIterator for Receiver<T> {
+    type Item = T;
+    type IntoIter = IntoIter<T>;
+
+    fn into_iter(self) -> IntoIter<T> {
+        IntoIter { receiver: self }
+    }
+}
+
+impl<'a, T> IntoIterator for &'a Receiver<T> {
+    type Item = T;
+    type IntoIter = Iter<'a, T>;
+
+    fn into_iter(self) -> Iter<'a, T> {
+        self.iter()
+    }
+}
