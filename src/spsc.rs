@@ -135,12 +135,25 @@ unsafe impl<T: Send> Sync for Shared<T> {}
 
 impl<T> Shared<T> {
     fn slot(&self, position: usize) -> &UnsafeCell<MaybeUninit<T>> {
-        let index = if position < self.capacity {
+        &self.slots[self.index(position)]
+    }
+
+    /// The slot index of `position`.
+    fn index(&self, position: usize) -> usize {
+        if position < self.capacity {
             position
         } else {
             position - self.capacity
-        };
-        &self.slots[index]
+        }
+    }
+
+    /// The slot index after `index`, wrapping at the end of the buffer.
+    fn next_index(&self, index: usize) -> usize {
+        if index + 1 == self.capacity {
+            0
+        } else {
+            index + 1
+        }
     }
 
     /// The position `count` steps after `position` (`count <= capacity`).
@@ -341,6 +354,7 @@ impl<T> Sender<T> {
         WriteChunk {
             len: free.min(max),
             written: 0,
+            index: self.shared.index(tail),
             sender: self,
         }
     }
@@ -448,6 +462,8 @@ pub struct WriteChunk<'a, T> {
     sender: &'a mut Sender<T>,
     len: usize,
     written: usize,
+    /// The slot the next value goes to.
+    index: usize,
 }
 
 impl<T> WriteChunk<'_, T> {
@@ -491,14 +507,7 @@ impl<T> WriteChunk<'_, T> {
         if self.is_empty() {
             return Err(value);
         }
-        let shared = &*self.sender.shared;
-        let position = shared.advance(self.sender.tail.get(), self.written);
-        // SAFETY: `write_chunk` saw this slot released by the receiver, which will not read it
-        // before our drop publishes it; `written` only grows, so each slot is written once.
-        shared
-            .slot(position)
-            .with_mut(|slot| unsafe { (*slot).write(value) });
-        self.written += 1;
+        self.write_next(value);
         Ok(())
     }
 
@@ -518,11 +527,19 @@ impl<T> WriteChunk<'_, T> {
         let mut iter = iter.into_iter();
         while !self.is_empty() {
             let Some(value) = iter.next() else { break };
-            if self.push(value).is_err() {
-                unreachable!("the chunk has room");
-            }
+            self.write_next(value);
         }
         self.written - before
+    }
+
+    /// Writes into the next slot; the caller has checked that the chunk has one left.
+    fn write_next(&mut self, value: T) {
+        let shared = &*self.sender.shared;
+        // SAFETY: `write_chunk` saw this slot released by the receiver, which will not read it
+        // before our drop publishes it; `index` only moves on, so each slot is written once.
+        shared.slots[self.index].with_mut(|slot| unsafe { (*slot).write(value) });
+        self.index = shared.next_index(self.index);
+        self.written += 1;
     }
 }
 
@@ -692,6 +709,7 @@ impl<T> Receiver<T> {
         ReadChunk {
             len: ready.min(max),
             taken: 0,
+            index: self.shared.index(head),
             receiver: self,
         }
     }
@@ -842,6 +860,8 @@ pub struct ReadChunk<'a, T> {
     receiver: &'a mut Receiver<T>,
     len: usize,
     taken: usize,
+    /// The slot the next value comes from.
+    index: usize,
 }
 
 impl<T> Iterator for ReadChunk<'_, T> {
@@ -852,12 +872,10 @@ impl<T> Iterator for ReadChunk<'_, T> {
             return None;
         }
         let shared = &*self.receiver.shared;
-        let position = shared.advance(self.receiver.head.get(), self.taken);
         // SAFETY: `read_chunk` saw this slot published by the sender, which will not reuse it
-        // before our drop releases it; `taken` only grows, so each value is read once.
-        let value = shared
-            .slot(position)
-            .with(|slot| unsafe { (*slot).assume_init_read() });
+        // before our drop releases it; `index` only moves on, so each value is read once.
+        let value = shared.slots[self.index].with(|slot| unsafe { (*slot).assume_init_read() });
+        self.index = shared.next_index(self.index);
         self.taken += 1;
         Some(value)
     }
