@@ -23,7 +23,7 @@
 
 use std::time::Instant;
 
-use crate::sync::{AtomicUsize, MODEL_CHECKED};
+use crate::sync::{AtomicUsize, MODEL_CHECKED, compiler_fence};
 use crate::sync::{Condvar, Mutex, MutexGuard, Ordering, fence};
 
 /// A place for threads to sleep until another thread reports progress.
@@ -151,7 +151,7 @@ impl WaitQueue {
             return;
         }
         if self.asymmetric {
-            std::sync::atomic::compiler_fence(Ordering::SeqCst);
+            compiler_fence(Ordering::SeqCst);
         } else {
             fence(Ordering::SeqCst);
         }

@@ -194,7 +194,9 @@ impl<T> Shared<T> {
     fn disconnect(&self, peer_waits: &WaitQueue) {
         // Release: pairs with the Acquire load in `peer_is_gone`.
         self.disconnected.store(true, Ordering::Release);
-        peer_waits.notify_all();
+        if !cfg!(verisync_mutant = "spsc_disconnect_no_wake") {
+            peer_waits.notify_all();
+        }
     }
 }
 
@@ -204,7 +206,14 @@ impl<T> Drop for Shared<T> {
         // drops, so their last stores are visible here.
         let tail = self.tail.load(Ordering::Relaxed);
         let mut position = self.head.load(Ordering::Relaxed);
-        while position != tail {
+        let unfreed = |position: usize| {
+            if cfg!(verisync_mutant = "spsc_drop_wrapped_leak") {
+                position < tail
+            } else {
+                position != tail
+            }
+        };
+        while unfreed(position) {
             // SAFETY: slots in [head, tail) hold values the receiver never took; nobody else
             // can reach them any more, and each is dropped once as `position` moves on.
             self.slot(position)
@@ -821,9 +830,14 @@ impl<T> Receiver<T> {
     /// Hands the slots before `head` back to the sender and wakes it if it sleeps.
     fn release(&self, head: usize) {
         self.head.set(head);
+        let order = if cfg!(verisync_mutant = "spsc_relaxed_release") {
+            Ordering::Relaxed
+        } else {
+            Ordering::Release
+        };
         // Release: pairs with the Acquire load in `Sender::load_head`, so our reads of the
         // released slots happen before the sender overwrites them.
-        self.shared.head.store(head, Ordering::Release);
+        self.shared.head.store(head, order);
         self.shared.sender_waits.notify_all();
     }
 }

@@ -32,6 +32,10 @@ pub(crate) use std::sync::{
 #[cfg(not(verisync_loom))]
 pub(crate) use std::sync::Arc;
 
+/// Only orders the compiler, never the CPU: the cheap half of the asymmetric fence in
+/// `park.rs`, which is only used outside loom and shuttle.
+pub(crate) use std::sync::atomic::compiler_fence;
+
 /// True when a model checker (loom or shuttle) controls the threads: blocking code then parks
 /// at once instead of spinning, because a spin loop is only wasted schedule steps to a checker.
 pub(crate) const MODEL_CHECKED: bool = cfg!(any(verisync_loom, feature = "shuttle"));

@@ -1,0 +1,536 @@
+//! SPSC workloads: verisync's `spsc` channel against its peers, `u64` payloads, capacity 1024.
+//!
+//! Three workloads, each a list of [`Case`]s:
+//! - `spsc_1p1c`: one producer thread sends `0..items`, one consumer thread receives them all
+//!   and checks their sum. Non-blocking queues are driven the way their users drive them, with
+//!   `try_`/`push`/`pop` retried while full or empty ([`retry`]: [`spin_loop`] for a while, then
+//!   `yield_now`, so that a busy machine slows these cases down instead of stalling them on
+//!   scheduler ticks); channels with a blocking API use it. Batch variants move up to [`BATCH`]
+//!   values per chunk or slice.
+//! - `spsc_floor`: one thread, no contention: fill the queue (1024 pushes), drain it (1024
+//!   pops), repeat; `items` is rounded down to whole rounds. The per-operation cost floor.
+//! - `spsc_blocking_one_cpu`: blocking `send`/`recv` with both threads pinned to the same CPU,
+//!   so every hand-off goes through the scheduler: this is where parking, not spinning, pays.
+//!
+//! The std baseline of every workload is `std::sync::mpsc::sync_channel(1024)` (in the floor,
+//! driven with `try_send`/`try_recv`); `VecDeque` is listed in the floor as a reference point.
+
+use std::collections::VecDeque;
+use std::hint::spin_loop;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::common::{Case, Placement, Workload, expected_sum, run_pair};
+
+/// Capacity of every queue.
+pub const CAPACITY: usize = 1024;
+/// Largest chunk or slice a batch case moves at once.
+pub const BATCH: usize = 256;
+
+/// The SPSC workloads, in table order.
+pub fn workloads() -> Vec<Workload> {
+    vec![
+        Workload {
+            id: "spsc_1p1c",
+            baseline: "std sync_channel",
+            items: 1 << 20,
+            cases: vec![
+                case("verisync try_send/try_recv", pair_verisync_try),
+                case("verisync send/recv", |n| {
+                    pair_verisync_blocking(n, Placement::Free)
+                }),
+                case("verisync chunks", pair_verisync_chunks),
+                case("std sync_channel", |n| pair_std(n, Placement::Free)),
+                case("rtrb", pair_rtrb),
+                case("rtrb chunks", pair_rtrb_chunks),
+                case("ringbuf", pair_ringbuf),
+                case("ringbuf slices", pair_ringbuf_slices),
+                case("crossbeam ArrayQueue", pair_array_queue),
+                case("crossbeam-channel", |n| pair_crossbeam(n, Placement::Free)),
+                case("kanal", |n| pair_kanal(n, Placement::Free)),
+                case("flume", |n| pair_flume(n, Placement::Free)),
+            ],
+        },
+        Workload {
+            id: "spsc_floor",
+            baseline: "std sync_channel",
+            items: 1 << 20,
+            cases: vec![
+                case("verisync try_send/try_recv", floor_verisync),
+                case("verisync chunks", floor_verisync_chunks),
+                case("std sync_channel", floor_std),
+                case("std VecDeque", floor_vecdeque),
+                case("rtrb", floor_rtrb),
+                case("rtrb chunks", floor_rtrb_chunks),
+                case("ringbuf", floor_ringbuf),
+                case("crossbeam ArrayQueue", floor_array_queue),
+            ],
+        },
+        Workload {
+            id: "spsc_blocking_one_cpu",
+            baseline: "std sync_channel",
+            items: 1 << 20,
+            cases: vec![
+                case("verisync send/recv", |n| {
+                    pair_verisync_blocking(n, Placement::OneCpu)
+                }),
+                case("std sync_channel", |n| pair_std(n, Placement::OneCpu)),
+                case("crossbeam-channel", |n| {
+                    pair_crossbeam(n, Placement::OneCpu)
+                }),
+                case("kanal", |n| pair_kanal(n, Placement::OneCpu)),
+                case("flume", |n| pair_flume(n, Placement::OneCpu)),
+            ],
+        },
+    ]
+}
+
+fn case(name: &'static str, run: fn(u64) -> Duration) -> Case {
+    Case { name, run }
+}
+
+/// Failed attempts in a row that [`retry`] answers with [`spin_loop`]; after that it yields.
+///
+/// Pure spinning is how these queues are used when each thread has a core of its own, and there
+/// a wait is over long before this many spins. When the two threads share a core (a busy or
+/// small machine), a pure spinner keeps it until the scheduler's tick, so every hand-off would
+/// cost milliseconds; yielding hands the core over at once.
+const SPINS_BEFORE_YIELD: u32 = 128;
+
+/// Calls `attempt` until it returns `Some`, idling ([`Idle`]) between failures.
+#[inline(always)]
+fn retry<R>(mut attempt: impl FnMut() -> Option<R>) -> R {
+    let mut idle = Idle::default();
+    loop {
+        if let Some(done) = attempt() {
+            return done;
+        }
+        idle.wait();
+    }
+}
+
+/// Counts failed attempts in a row: [`spin_loop`] for the first [`SPINS_BEFORE_YIELD`], then
+/// `yield_now`.
+#[derive(Default)]
+struct Idle(u32);
+
+impl Idle {
+    #[inline(always)]
+    fn wait(&mut self) {
+        if self.0 < SPINS_BEFORE_YIELD {
+            self.0 += 1;
+            spin_loop();
+        } else {
+            std::thread::yield_now();
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1 producer / 1 consumer
+// ---------------------------------------------------------------------------------------------
+
+fn pair_verisync_try(items: u64) -> Duration {
+    use verisync::spsc::{TryRecvError, TrySendError};
+    let (tx, rx) = verisync::spsc::channel::<u64>(CAPACITY);
+    run_pair(
+        items,
+        Placement::Free,
+        move || {
+            for value in 0..items {
+                retry(|| match tx.try_send(value) {
+                    Ok(()) => Some(()),
+                    Err(TrySendError::Full(_)) => None,
+                    Err(TrySendError::Disconnected(_)) => panic!("receiver gone"),
+                });
+            }
+        },
+        move || {
+            (0..items).fold(0u64, |sum, _| {
+                sum.wrapping_add(retry(|| match rx.try_recv() {
+                    Ok(value) => Some(value),
+                    Err(TryRecvError::Empty) => None,
+                    Err(TryRecvError::Disconnected) => panic!("sender gone"),
+                }))
+            })
+        },
+    )
+}
+
+fn pair_verisync_blocking(items: u64, placement: Placement) -> Duration {
+    let (tx, rx) = verisync::spsc::channel::<u64>(CAPACITY);
+    run_pair(
+        items,
+        placement,
+        move || {
+            for value in 0..items {
+                tx.send(value).expect("receiver gone");
+            }
+        },
+        move || {
+            (0..items).fold(0u64, |sum, _| {
+                sum.wrapping_add(rx.recv().expect("sender gone"))
+            })
+        },
+    )
+}
+
+fn pair_verisync_chunks(items: u64) -> Duration {
+    let (mut tx, mut rx) = verisync::spsc::channel::<u64>(CAPACITY);
+    run_pair(
+        items,
+        Placement::Free,
+        move || {
+            let (mut next, mut idle) = (0u64, Idle::default());
+            while next < items {
+                let mut chunk = tx.write_chunk(BATCH);
+                if chunk.is_empty() {
+                    drop(chunk);
+                    idle.wait();
+                    continue;
+                }
+                next += chunk.fill_from_iter(next..items) as u64;
+                idle = Idle::default();
+            }
+        },
+        move || {
+            let (mut sum, mut left, mut idle) = (0u64, items, Idle::default());
+            while left > 0 {
+                let chunk = rx.read_chunk(BATCH);
+                if chunk.len() == 0 {
+                    drop(chunk);
+                    idle.wait();
+                    continue;
+                }
+                left -= chunk.len() as u64;
+                sum = chunk.fold(sum, u64::wrapping_add);
+                idle = Idle::default();
+            }
+            sum
+        },
+    )
+}
+
+fn pair_std(items: u64, placement: Placement) -> Duration {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<u64>(CAPACITY);
+    run_pair(
+        items,
+        placement,
+        move || {
+            for value in 0..items {
+                tx.send(value).expect("receiver gone");
+            }
+        },
+        move || {
+            (0..items).fold(0u64, |sum, _| {
+                sum.wrapping_add(rx.recv().expect("sender gone"))
+            })
+        },
+    )
+}
+
+fn pair_rtrb(items: u64) -> Duration {
+    let (mut tx, mut rx) = rtrb::RingBuffer::<u64>::new(CAPACITY);
+    run_pair(
+        items,
+        Placement::Free,
+        move || {
+            for value in 0..items {
+                retry(|| tx.push(value).ok());
+            }
+        },
+        move || (0..items).fold(0u64, |sum, _| sum.wrapping_add(retry(|| rx.pop().ok()))),
+    )
+}
+
+fn pair_rtrb_chunks(items: u64) -> Duration {
+    use rtrb::chunks::ChunkError;
+    let (mut tx, mut rx) = rtrb::RingBuffer::<u64>::new(CAPACITY);
+    run_pair(
+        items,
+        Placement::Free,
+        move || {
+            let (mut next, mut idle) = (0u64, Idle::default());
+            while next < items {
+                // rtrb hands out exactly `n` slots, or fails saying how many there are.
+                let want = BATCH.min((items - next) as usize);
+                let chunk = match tx.write_chunk_uninit(want) {
+                    Ok(chunk) => chunk,
+                    Err(ChunkError::TooFewSlots(0)) => {
+                        idle.wait();
+                        continue;
+                    }
+                    Err(ChunkError::TooFewSlots(free)) => {
+                        tx.write_chunk_uninit(free).expect("free slots vanished")
+                    }
+                };
+                next += chunk.fill_from_iter(next..items) as u64;
+                idle = Idle::default();
+            }
+        },
+        move || {
+            let (mut sum, mut left, mut idle) = (0u64, items, Idle::default());
+            while left > 0 {
+                let chunk = match rx.read_chunk(BATCH) {
+                    Ok(chunk) => chunk,
+                    Err(ChunkError::TooFewSlots(0)) => {
+                        idle.wait();
+                        continue;
+                    }
+                    Err(ChunkError::TooFewSlots(ready)) => {
+                        rx.read_chunk(ready).expect("ready values vanished")
+                    }
+                };
+                left -= chunk.len() as u64;
+                sum = chunk.into_iter().fold(sum, u64::wrapping_add);
+                idle = Idle::default();
+            }
+            sum
+        },
+    )
+}
+
+fn pair_ringbuf(items: u64) -> Duration {
+    use ringbuf::traits::{Consumer, Producer, Split};
+    let (mut tx, mut rx) = ringbuf::HeapRb::<u64>::new(CAPACITY).split();
+    run_pair(
+        items,
+        Placement::Free,
+        move || {
+            for value in 0..items {
+                retry(|| tx.try_push(value).ok());
+            }
+        },
+        move || (0..items).fold(0u64, |sum, _| sum.wrapping_add(retry(|| rx.try_pop()))),
+    )
+}
+
+fn pair_ringbuf_slices(items: u64) -> Duration {
+    use ringbuf::traits::{Consumer, Producer, Split};
+    let (mut tx, mut rx) = ringbuf::HeapRb::<u64>::new(CAPACITY).split();
+    run_pair(
+        items,
+        Placement::Free,
+        move || {
+            let mut staged = [0u64; BATCH];
+            let mut next = 0u64;
+            while next < items {
+                let count = BATCH.min((items - next) as usize);
+                for (slot, value) in staged[..count].iter_mut().zip(next..) {
+                    *slot = value;
+                }
+                next += count as u64;
+                let mut from = 0;
+                while from < count {
+                    from += retry(|| Some(tx.push_slice(&staged[from..count])).filter(|&n| n > 0));
+                }
+            }
+        },
+        move || {
+            let mut landing = [0u64; BATCH];
+            let mut sum = 0u64;
+            let mut left = items;
+            while left > 0 {
+                let popped = retry(|| Some(rx.pop_slice(&mut landing)).filter(|&n| n > 0));
+                left -= popped as u64;
+                sum = landing[..popped]
+                    .iter()
+                    .fold(sum, |s, &v| s.wrapping_add(v));
+            }
+            sum
+        },
+    )
+}
+
+fn pair_array_queue(items: u64) -> Duration {
+    let queue = Arc::new(crossbeam_queue::ArrayQueue::<u64>::new(CAPACITY));
+    let rx = queue.clone();
+    run_pair(
+        items,
+        Placement::Free,
+        move || {
+            for value in 0..items {
+                retry(|| queue.push(value).ok());
+            }
+        },
+        move || (0..items).fold(0u64, |sum, _| sum.wrapping_add(retry(|| rx.pop()))),
+    )
+}
+
+fn pair_crossbeam(items: u64, placement: Placement) -> Duration {
+    let (tx, rx) = crossbeam_channel::bounded::<u64>(CAPACITY);
+    run_pair(
+        items,
+        placement,
+        move || {
+            for value in 0..items {
+                tx.send(value).expect("receiver gone");
+            }
+        },
+        move || {
+            (0..items).fold(0u64, |sum, _| {
+                sum.wrapping_add(rx.recv().expect("sender gone"))
+            })
+        },
+    )
+}
+
+fn pair_kanal(items: u64, placement: Placement) -> Duration {
+    let (tx, rx) = kanal::bounded::<u64>(CAPACITY);
+    run_pair(
+        items,
+        placement,
+        move || {
+            for value in 0..items {
+                tx.send(value).expect("receiver gone");
+            }
+        },
+        move || {
+            (0..items).fold(0u64, |sum, _| {
+                sum.wrapping_add(rx.recv().expect("sender gone"))
+            })
+        },
+    )
+}
+
+fn pair_flume(items: u64, placement: Placement) -> Duration {
+    let (tx, rx) = flume::bounded::<u64>(CAPACITY);
+    run_pair(
+        items,
+        placement,
+        move || {
+            for value in 0..items {
+                tx.send(value).expect("receiver gone");
+            }
+        },
+        move || {
+            (0..items).fold(0u64, |sum, _| {
+                sum.wrapping_add(rx.recv().expect("sender gone"))
+            })
+        },
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Single-thread floor: fill, drain, repeat.
+// ---------------------------------------------------------------------------------------------
+
+/// Runs `round(first_value)` once per whole round of [`CAPACITY`] items; each round fills the
+/// queue with `first_value..first_value + CAPACITY` and drains it, returning the drained sum.
+fn floor(items: u64, mut round: impl FnMut(u64) -> u64) -> Duration {
+    let rounds = items / CAPACITY as u64;
+    let began = Instant::now();
+    let mut sum = 0u64;
+    for r in 0..rounds {
+        sum = sum.wrapping_add(round(r * CAPACITY as u64));
+    }
+    let elapsed = began.elapsed();
+    assert_eq!(
+        sum,
+        expected_sum(rounds * CAPACITY as u64),
+        "values were lost"
+    );
+    elapsed
+}
+
+/// The values one floor round moves.
+fn round_values(first: u64) -> std::ops::Range<u64> {
+    first..first + CAPACITY as u64
+}
+
+fn floor_verisync(items: u64) -> Duration {
+    let (tx, rx) = verisync::spsc::channel::<u64>(CAPACITY);
+    floor(items, |first| {
+        for value in round_values(first) {
+            tx.try_send(value).expect("full");
+        }
+        (0..CAPACITY).fold(0, |sum, _| sum.wrapping_add(rx.try_recv().expect("empty")))
+    })
+}
+
+fn floor_verisync_chunks(items: u64) -> Duration {
+    let (mut tx, mut rx) = verisync::spsc::channel::<u64>(CAPACITY);
+    floor(items, |first| {
+        let mut values = round_values(first);
+        for _ in 0..CAPACITY / BATCH {
+            let filled = tx.write_chunk(BATCH).fill_from_iter(&mut values);
+            assert_eq!(filled, BATCH, "full");
+        }
+        (0..CAPACITY / BATCH).fold(0u64, |sum, _| {
+            let chunk = rx.read_chunk(BATCH);
+            assert_eq!(chunk.len(), BATCH, "empty");
+            chunk.fold(sum, u64::wrapping_add)
+        })
+    })
+}
+
+fn floor_std(items: u64) -> Duration {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<u64>(CAPACITY);
+    floor(items, |first| {
+        for value in round_values(first) {
+            tx.try_send(value).expect("full");
+        }
+        (0..CAPACITY).fold(0, |sum, _| sum.wrapping_add(rx.try_recv().expect("empty")))
+    })
+}
+
+fn floor_vecdeque(items: u64) -> Duration {
+    let mut queue = VecDeque::<u64>::with_capacity(CAPACITY);
+    floor(items, |first| {
+        for value in round_values(first) {
+            queue.push_back(value);
+        }
+        (0..CAPACITY).fold(0, |sum, _| {
+            sum.wrapping_add(queue.pop_front().expect("empty"))
+        })
+    })
+}
+
+fn floor_rtrb(items: u64) -> Duration {
+    let (mut tx, mut rx) = rtrb::RingBuffer::<u64>::new(CAPACITY);
+    floor(items, |first| {
+        for value in round_values(first) {
+            tx.push(value).expect("full");
+        }
+        (0..CAPACITY).fold(0, |sum, _| sum.wrapping_add(rx.pop().expect("empty")))
+    })
+}
+
+fn floor_rtrb_chunks(items: u64) -> Duration {
+    let (mut tx, mut rx) = rtrb::RingBuffer::<u64>::new(CAPACITY);
+    floor(items, |first| {
+        let mut values = round_values(first);
+        for _ in 0..CAPACITY / BATCH {
+            let filled = tx
+                .write_chunk_uninit(BATCH)
+                .expect("full")
+                .fill_from_iter(&mut values);
+            assert_eq!(filled, BATCH, "full");
+        }
+        (0..CAPACITY / BATCH).fold(0u64, |sum, _| {
+            let chunk = rx.read_chunk(BATCH).expect("empty");
+            chunk.into_iter().fold(sum, u64::wrapping_add)
+        })
+    })
+}
+
+fn floor_ringbuf(items: u64) -> Duration {
+    use ringbuf::traits::{Consumer, Producer, Split};
+    let (mut tx, mut rx) = ringbuf::HeapRb::<u64>::new(CAPACITY).split();
+    floor(items, |first| {
+        for value in round_values(first) {
+            tx.try_push(value).expect("full");
+        }
+        (0..CAPACITY).fold(0, |sum, _| sum.wrapping_add(rx.try_pop().expect("empty")))
+    })
+}
+
+fn floor_array_queue(items: u64) -> Duration {
+    let queue = crossbeam_queue::ArrayQueue::<u64>::new(CAPACITY);
+    floor(items, |first| {
+        for value in round_values(first) {
+            queue.push(value).expect("full");
+        }
+        (0..CAPACITY).fold(0, |sum, _| sum.wrapping_add(queue.pop().expect("empty")))
+    })
+}

@@ -1,0 +1,132 @@
+//! The main job: a quick side-by-side table of verisync against its peers.
+//!
+//! ```text
+//! cargo run --release --example compare
+//! ```
+//!
+//! Runs a short version of every workload of the criterion benches (`benches/workloads/`, the
+//! same code), printing a progress line per row to stderr, then one table on stdout: Mops/s
+//! (the median of a few short runs) and the ratio to the workload's std baseline
+//! (`std::sync::mpsc::sync_channel`, also in the single-thread floor, where `VecDeque` is listed
+//! as a reference). Takes a few seconds; numbers from a busy machine are noisy, so compare
+//! ratios within one run, and use `cargo bench` for careful measurements.
+//!
+//! To add a primitive: include its workload module below and append its `workloads()` in
+//! [`all_workloads`]; every row follows from the [`Workload`] list.
+
+use std::io::Write;
+use std::time::Duration;
+
+#[path = "../benches/workloads/common.rs"]
+mod common;
+#[path = "../benches/workloads/spsc.rs"]
+mod spsc;
+
+use common::Workload;
+
+/// Timed runs per row (after one untimed warm-up run); the row reports their median. A run
+/// moves as many items as one criterion iteration; the bench just repeats it far more often.
+const RUNS: usize = 7;
+
+/// Every workload of every primitive, in table order.
+fn all_workloads() -> Vec<Workload> {
+    let mut workloads = Vec::new();
+    workloads.extend(spsc::workloads());
+    workloads
+}
+
+/// One line of the table.
+struct Row {
+    workload: &'static str,
+    implementation: &'static str,
+    mops: f64,
+    /// `mops` over the baseline's `mops`, once the baseline of the workload has run.
+    ratio: Option<f64>,
+}
+
+fn main() {
+    if !common::PINNING_SUPPORTED {
+        eprintln!("note: CPU pinning is not supported here; one-CPU rows run unpinned");
+    }
+    let workloads = all_workloads();
+    let total: usize = workloads.iter().map(|w| w.cases.len()).sum();
+    let mut rows = Vec::with_capacity(total);
+    let mut done = 0;
+    for workload in &workloads {
+        let items = workload.items;
+        let first_row = rows.len();
+        for case in &workload.cases {
+            done += 1;
+            eprint!("[{done}/{total}] {} {} ... ", workload.id, case.name);
+            // The line stays open while the row runs; a failed flush only delays it.
+            let _ = std::io::stderr().flush();
+            let mops = median_mops(items, case.run);
+            eprintln!("{mops:.1} Mops/s");
+            rows.push(Row {
+                workload: workload.id,
+                implementation: case.name,
+                mops,
+                ratio: None,
+            });
+        }
+        let baseline = rows[first_row..]
+            .iter()
+            .find(|row| row.implementation == workload.baseline)
+            .map(|row| row.mops);
+        for row in &mut rows[first_row..] {
+            row.ratio = baseline.map(|base| row.mops / base);
+        }
+    }
+    print_table(&rows);
+}
+
+/// Runs `run(items)` once untimed, then [`RUNS`] times; the median throughput.
+fn median_mops(items: u64, run: fn(u64) -> Duration) -> f64 {
+    run(items);
+    let mut samples: Vec<f64> = (0..RUNS).map(|_| mops(items, run(items))).collect();
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
+}
+
+/// Throughput in millions of items per second.
+fn mops(items: u64, elapsed: Duration) -> f64 {
+    items as f64 / elapsed.as_secs_f64() / 1e6
+}
+
+/// Prints `rows` as a Markdown table with aligned columns.
+fn print_table(rows: &[Row]) {
+    let header = ["workload", "implementation", "Mops/s", "vs std"];
+    let cells: Vec<[String; 4]> = rows
+        .iter()
+        .map(|row| {
+            [
+                row.workload.to_owned(),
+                row.implementation.to_owned(),
+                format!("{:.1}", row.mops),
+                row.ratio
+                    .map_or_else(|| "-".to_owned(), |ratio| format!("{ratio:.2}x")),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(str::len);
+    for line in &cells {
+        for (width, cell) in widths.iter_mut().zip(line) {
+            *width = (*width).max(cell.len());
+        }
+    }
+    let [w0, w1, w2, w3] = widths;
+    println!(
+        "| {:<w0$} | {:<w1$} | {:>w2$} | {:>w3$} |",
+        header[0], header[1], header[2], header[3]
+    );
+    println!(
+        "|{}|{}|{}:|{}:|",
+        "-".repeat(w0 + 2),
+        "-".repeat(w1 + 2),
+        "-".repeat(w2 + 1),
+        "-".repeat(w3 + 1)
+    );
+    for [workload, implementation, mops, ratio] in &cells {
+        println!("| {workload:<w0$} | {implementation:<w1$} | {mops:>w2$} | {ratio:>w3$} |");
+    }
+}

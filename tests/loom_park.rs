@@ -1,0 +1,156 @@
+//! loom models of the blocking layer (`park.rs`) as the SPSC channel drives it: a parked
+//! thread is never left asleep when its peer makes progress or goes away (no lost wake-up).
+//!
+//! Under loom a blocking op parks at once (no spinning), registers as a waiter, issues its
+//! half of the store-load fence and re-checks before it sleeps on loom's `Condvar`; the peer
+//! publishes, issues the other half and wakes it only if it saw the registration. A lost
+//! wake-up leaves every thread blocked, which loom reports as a deadlock. The main thread of
+//! each model only creates the channel, spawns the roles and joins them; invariants are
+//! asserted after the joins, and each model fails if loom explored only a trivial number of
+//! executions.
+//!
+//! Run: `RUSTFLAGS="--cfg verisync_loom" LOOM_MAX_PREEMPTIONS=3 cargo test --release
+//! --target-dir target/loom --test loom_park`.
+#![cfg(verisync_loom)]
+
+use std::sync::Arc as StdArc;
+use std::sync::atomic::{AtomicUsize as StdAtomicUsize, Ordering::Relaxed};
+
+use loom::thread;
+use verisync::spsc;
+
+/// Runs `model` under loom, then fails unless loom explored more than `min` executions.
+fn explore(name: &str, min: usize, model: impl Fn() + Sync + Send + 'static) {
+    // A std atomic outside loom's view: it counts executions and takes no part in the model.
+    let executions = StdArc::new(StdAtomicUsize::new(0));
+    let counter = executions.clone();
+    loom::model(move || {
+        counter.fetch_add(1, Relaxed);
+        model();
+    });
+    let executions = executions.load(Relaxed);
+    println!("{name}: loom explored {executions} executions");
+    assert!(
+        executions > min,
+        "{name}: loom explored only {executions} executions (want more than {min})"
+    );
+}
+
+/// A payload that records its own drop in a per-value counter shared with the model.
+///
+/// The counters are std atomics: they only count and never synchronize the model's threads.
+struct Tracked {
+    id: usize,
+    drops: StdArc<Vec<StdAtomicUsize>>,
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.drops[self.id].fetch_add(1, Relaxed);
+    }
+}
+
+/// Asserts that every one of the model's values was dropped exactly once.
+fn assert_each_dropped_once(drops: &[StdAtomicUsize]) {
+    for (id, count) in drops.iter().enumerate() {
+        assert_eq!(
+            count.load(Relaxed),
+            1,
+            "value {id} dropped the wrong number of times"
+        );
+    }
+}
+
+/// The receiver blocks on an empty channel twice while the sender sends two values: each
+/// `send` must wake a receiver that parked, whichever side of the fence pair it was on.
+#[test]
+fn blocked_recv_woken_by_send() {
+    explore("blocked_recv_woken_by_send", 10, || {
+        let (tx, rx) = spsc::channel::<usize>(1);
+        let producer = thread::spawn(move || {
+            tx.send(1).unwrap();
+            tx.send(2).unwrap();
+            // Keep the sender alive until both values are taken, so that only the sends (not
+            // the disconnect) can wake the receiver.
+            tx
+        });
+        let consumer = thread::spawn(move || (rx.recv(), rx.recv()));
+        let tx = producer.join().unwrap();
+        let received = consumer.join().unwrap();
+        drop(tx);
+        assert_eq!(received, (Ok(1), Ok(2)));
+    });
+}
+
+/// The sender fills a capacity-1 channel and blocks on the next `send` while the receiver
+/// takes both values: each `recv` must wake a sender that parked on the full buffer.
+#[test]
+fn blocked_send_woken_by_recv() {
+    explore("blocked_send_woken_by_recv", 10, || {
+        let (tx, rx) = spsc::channel::<usize>(1);
+        let producer = thread::spawn(move || {
+            for value in 0..3 {
+                tx.send(value).unwrap();
+            }
+        });
+        let consumer = thread::spawn(move || {
+            let received = [rx.recv(), rx.recv(), rx.recv()];
+            // Keep the receiver alive until all three are taken, so that only the receives
+            // (not the disconnect) can wake the sender.
+            (received, rx)
+        });
+        producer.join().unwrap();
+        let (received, rx) = consumer.join().unwrap();
+        drop(rx);
+        assert_eq!(received, [Ok(0), Ok(1), Ok(2)]);
+    });
+}
+
+/// The receiver blocks on an empty channel whose sender simply leaves: the sender's drop must
+/// wake it, and `recv` must report the disconnection.
+#[test]
+fn blocked_recv_woken_by_sender_drop() {
+    explore("blocked_recv_woken_by_sender_drop", 10, || {
+        let (tx, rx) = spsc::channel::<usize>(1);
+        let producer = thread::spawn(move || drop(tx));
+        let consumer = thread::spawn(move || (rx.recv(), rx.recv()));
+        producer.join().unwrap();
+        let received = consumer.join().unwrap();
+        assert!(received.0.is_err() && received.1.is_err(), "{received:?}");
+    });
+}
+
+/// The sender fills a capacity-1 channel and blocks on the next `send`; the receiver leaves
+/// without taking anything. Its drop must wake the sender, whose value comes back in the
+/// error; the buffered value is freed with the channel; each value is dropped exactly once.
+#[test]
+fn blocked_send_woken_by_receiver_drop() {
+    explore("blocked_send_woken_by_receiver_drop", 10, || {
+        let drops = StdArc::new(vec![StdAtomicUsize::new(0), StdAtomicUsize::new(0)]);
+        let (tx, rx) = spsc::channel::<Tracked>(1);
+        let counters = drops.clone();
+        let producer = thread::spawn(move || {
+            let first = tx.send(Tracked {
+                id: 0,
+                drops: counters.clone(),
+            });
+            let second = tx.send(Tracked {
+                id: 1,
+                drops: counters,
+            });
+            (first.err().map(|e| e.0.id), second.err().map(|e| e.0.id))
+        });
+        let consumer = thread::spawn(move || drop(rx));
+        let (first, second) = producer.join().unwrap();
+        consumer.join().unwrap();
+        // Nothing is ever taken, so after at most one value the buffer is full: the second
+        // send can only end by learning that the receiver is gone.
+        assert_eq!(
+            second,
+            Some(1),
+            "the second send did not hand its value back"
+        );
+        assert!(matches!(first, None | Some(0)), "first send: {first:?}");
+        assert_each_dropped_once(&drops);
+    });
+}

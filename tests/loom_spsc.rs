@@ -1,0 +1,245 @@
+//! loom models of the SPSC channel: wraparound at capacity 1 and 2 with try- and blocking ops,
+//! endpoints dropped with values in flight, and the drain-before-`Disconnected` race.
+//!
+//! loom explores every interleaving (up to `LOOM_MAX_PREEMPTIONS`) and every reordering the
+//! C11 memory model allows, and flags any slot access not ordered by happens-before. The main
+//! thread of each model only creates the channel, spawns the roles and joins them; invariants
+//! are asserted after the joins. Every model also counts its executions and fails if loom
+//! explored only a trivial number of them.
+//!
+//! Run: `RUSTFLAGS="--cfg verisync_loom" LOOM_MAX_PREEMPTIONS=3 cargo test --release
+//! --target-dir target/loom --test loom_spsc`.
+#![cfg(verisync_loom)]
+
+use std::sync::Arc as StdArc;
+use std::sync::atomic::{AtomicUsize as StdAtomicUsize, Ordering::Relaxed};
+
+use loom::thread;
+use verisync::spsc::{self, Receiver, Sender, TryRecvError, TrySendError};
+
+/// How often a try-op retry loop yields before the model calls it a livelock. loom never
+/// reschedules a yielded thread before its peer has taken a step, so a correct channel needs
+/// only a handful of rounds.
+const RETRIES: usize = 50;
+
+/// Runs `model` under loom, then fails unless loom explored more than `min` executions.
+fn explore(name: &str, min: usize, model: impl Fn() + Sync + Send + 'static) {
+    // A std atomic outside loom's view: it counts executions and takes no part in the model.
+    let executions = StdArc::new(StdAtomicUsize::new(0));
+    let counter = executions.clone();
+    loom::model(move || {
+        counter.fetch_add(1, Relaxed);
+        model();
+    });
+    let executions = executions.load(Relaxed);
+    println!("{name}: loom explored {executions} executions");
+    assert!(
+        executions > min,
+        "{name}: loom explored only {executions} executions (want more than {min})"
+    );
+}
+
+/// A payload that records its own drop in a per-value counter shared with the model.
+///
+/// The counters are std atomics: they only count and never synchronize the model's threads.
+struct Tracked {
+    id: usize,
+    drops: StdArc<Vec<StdAtomicUsize>>,
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.drops[self.id].fetch_add(1, Relaxed);
+    }
+}
+
+/// One drop counter per value the model may create.
+fn drop_counters(values: usize) -> StdArc<Vec<StdAtomicUsize>> {
+    StdArc::new((0..values).map(|_| StdAtomicUsize::new(0)).collect())
+}
+
+/// Asserts that every one of the model's values was dropped exactly once.
+fn assert_each_dropped_once(drops: &[StdAtomicUsize]) {
+    for (id, count) in drops.iter().enumerate() {
+        assert_eq!(
+            count.load(Relaxed),
+            1,
+            "value {id} dropped the wrong number of times"
+        );
+    }
+}
+
+/// `try_send` until it succeeds, yielding to the receiver while the buffer is full.
+fn send_retrying<T>(tx: &Sender<T>, mut value: T) {
+    for _ in 0..RETRIES {
+        match tx.try_send(value) {
+            Ok(()) => return,
+            Err(TrySendError::Full(back)) => {
+                value = back;
+                thread::yield_now();
+            }
+            Err(TrySendError::Disconnected(_)) => panic!("receiver gone while it still receives"),
+        }
+    }
+    panic!("try_send still Full after {RETRIES} yields to the receiver");
+}
+
+/// `try_recv` until a value or `Disconnected` arrives, yielding to the sender while empty.
+fn recv_retrying<T>(rx: &Receiver<T>) -> Option<T> {
+    for _ in 0..RETRIES {
+        match rx.try_recv() {
+            Ok(value) => return Some(value),
+            Err(TryRecvError::Empty) => thread::yield_now(),
+            Err(TryRecvError::Disconnected) => return None,
+        }
+    }
+    panic!("try_recv still Empty after {RETRIES} yields to the sender");
+}
+
+/// The producer sends `0..values` with wait-free try-ops, the consumer takes them all; with
+/// more values than capacity the positions wrap around the slot array.
+fn try_ops_wrap_around(capacity: usize, values: usize) {
+    let (tx, rx) = spsc::channel::<usize>(capacity);
+    let producer = thread::spawn(move || {
+        for value in 0..values {
+            send_retrying(&tx, value);
+        }
+    });
+    let consumer = thread::spawn(move || {
+        (0..values)
+            .map(|_| recv_retrying(&rx).expect("sender dropped before sending everything"))
+            .collect::<Vec<_>>()
+    });
+    producer.join().unwrap();
+    let received = consumer.join().unwrap();
+    assert_eq!(received, (0..values).collect::<Vec<_>>());
+}
+
+#[test]
+fn try_ops_wrap_around_capacity_1() {
+    explore("try_ops_wrap_around_capacity_1", 10, || {
+        try_ops_wrap_around(1, 3)
+    });
+}
+
+#[test]
+fn try_ops_wrap_around_capacity_2() {
+    explore("try_ops_wrap_around_capacity_2", 10, || {
+        try_ops_wrap_around(2, 5)
+    });
+}
+
+/// As [`try_ops_wrap_around`] but with blocking `send`/`recv`, which park (loom's `Condvar`)
+/// when the buffer is full or empty. Ends with `recv` reporting the sender gone.
+fn blocking_ops_wrap_around(capacity: usize, values: usize) {
+    let (tx, rx) = spsc::channel::<usize>(capacity);
+    let producer = thread::spawn(move || {
+        for value in 0..values {
+            tx.send(value)
+                .expect("receiver gone while it still receives");
+        }
+    });
+    let consumer = thread::spawn(move || {
+        let received: Vec<usize> = (0..values).map(|_| rx.recv().unwrap()).collect();
+        (received, rx.recv())
+    });
+    producer.join().unwrap();
+    let (received, last) = consumer.join().unwrap();
+    assert_eq!(received, (0..values).collect::<Vec<_>>());
+    assert!(
+        last.is_err(),
+        "recv after the sender left returned {last:?}"
+    );
+}
+
+#[test]
+fn blocking_ops_wrap_around_capacity_1() {
+    explore("blocking_ops_wrap_around_capacity_1", 10, || {
+        blocking_ops_wrap_around(1, 3);
+    });
+}
+
+#[test]
+fn blocking_ops_wrap_around_capacity_2() {
+    explore("blocking_ops_wrap_around_capacity_2", 10, || {
+        blocking_ops_wrap_around(2, 4);
+    });
+}
+
+/// The sender offers three tracked values to a capacity-1 channel and leaves; the receiver takes
+/// at most one and leaves. Whichever endpoint drops last frees what is still buffered (possibly
+/// with positions wrapped); values that `try_send` handed back are dropped by the sender.
+#[test]
+fn endpoints_dropped_with_values_in_flight() {
+    explore("endpoints_dropped_with_values_in_flight", 10, || {
+        const VALUES: usize = 3;
+        let drops = drop_counters(VALUES);
+        let (tx, rx) = spsc::channel::<Tracked>(1);
+        let counters = drops.clone();
+        let producer = thread::spawn(move || {
+            let mut sent = Vec::new();
+            for id in 0..VALUES {
+                let value = Tracked {
+                    id,
+                    drops: counters.clone(),
+                };
+                match tx.try_send(value) {
+                    Ok(()) => sent.push(id),
+                    Err(TrySendError::Full(back) | TrySendError::Disconnected(back)) => {
+                        assert_eq!(back.id, id, "try_send handed back another value");
+                    }
+                }
+            }
+            sent
+        });
+        let consumer = thread::spawn(move || rx.try_recv().ok().map(|value| value.id));
+        let sent = producer.join().unwrap();
+        let received = consumer.join().unwrap();
+        if let Some(id) = received {
+            assert_eq!(
+                Some(&id),
+                sent.first(),
+                "received a value that was not sent first"
+            );
+        }
+        assert_each_dropped_once(&drops);
+    });
+}
+
+/// The sender sends two values and drops at once; the receiver, polling with try-ops, must get
+/// both before it is told `Disconnected`.
+#[test]
+fn disconnect_drains_try_ops() {
+    explore("disconnect_drains_try_ops", 10, || {
+        let (tx, rx) = spsc::channel::<usize>(2);
+        let producer = thread::spawn(move || {
+            tx.try_send(0).unwrap();
+            tx.try_send(1).unwrap();
+        });
+        let consumer = thread::spawn(move || {
+            let mut received = Vec::new();
+            while let Some(value) = recv_retrying(&rx) {
+                received.push(value);
+            }
+            received
+        });
+        producer.join().unwrap();
+        assert_eq!(consumer.join().unwrap(), [0, 1]);
+    });
+}
+
+/// As [`disconnect_drains_try_ops`] with a blocking receiver, which may be parked when the
+/// sender's last value and its departure arrive.
+#[test]
+fn disconnect_drains_blocking() {
+    explore("disconnect_drains_blocking", 10, || {
+        let (tx, rx) = spsc::channel::<usize>(2);
+        let producer = thread::spawn(move || {
+            tx.send(0).unwrap();
+            tx.send(1).unwrap();
+        });
+        let consumer = thread::spawn(move || rx.iter().collect::<Vec<_>>());
+        producer.join().unwrap();
+        assert_eq!(consumer.join().unwrap(), [0, 1]);
+    });
+}

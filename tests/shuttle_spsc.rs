@@ -1,0 +1,152 @@
+//! shuttle schedules of the SPSC channel: blocking `send`/`recv` with 20 values through
+//! capacities 1 to 3, endpoints dropped at random points, and a drop-counting payload.
+//!
+//! shuttle controls every thread switch (random and PCT schedulers) and reports a deadlock
+//! when every thread is blocked, so a lost wake-up fails the test. shuttle is sequentially
+//! consistent and does not see data races: weak-memory bugs are loom's job
+//! (`tests/loom_spsc.rs`, `tests/loom_park.rs`); shuttle affords more threads' worth of steps.
+//! The capacity and the drop points come from `shuttle::rand`, which the scheduler seeds and
+//! replays with the schedule, so a failure reproduces from its printed schedule.
+//!
+//! Run: `cargo test --release --features shuttle --test shuttle_spsc`.
+#![cfg(feature = "shuttle")]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+
+use shuttle::rand::{Rng, thread_rng};
+use shuttle::thread;
+use verisync::spsc;
+
+/// Values the sender offers per execution.
+const VALUES: usize = 20;
+
+/// Executions per scheduler.
+const ITERATIONS: usize = 10_000;
+
+/// PCT's bug depth: the number of priority change points per execution.
+const PCT_DEPTH: usize = 3;
+
+/// A payload that records its own drop in a per-value counter shared with the test.
+///
+/// The counters are std atomics: they only count and never synchronize the test's threads.
+struct Tracked {
+    id: usize,
+    drops: Arc<Vec<AtomicUsize>>,
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.drops[self.id].fetch_add(1, Relaxed);
+    }
+}
+
+/// One execution: a sender and a receiver with blocking ops; each may leave early.
+///
+/// The sender offers up to [`VALUES`] values and then drops; the receiver takes values until
+/// `recv` reports the sender gone, or drops after a random number of them. After both joins:
+/// the accepted sends are a prefix of the offered values (once a send fails, the receiver is
+/// gone for good), the received values are a prefix of the accepted ones in order (FIFO, no
+/// loss, no duplicate), a receiver that stayed got everything accepted (the drain before
+/// `Disconnected`), and every value was dropped exactly once.
+fn random_endpoint_drops() {
+    let mut rng = thread_rng();
+    let capacity = rng.gen_range(1..=3);
+    // About half the executions run every value through; the others cut one side short.
+    let send_count = if rng.gen_bool(0.5) {
+        VALUES
+    } else {
+        rng.gen_range(0..=VALUES)
+    };
+    let recv_limit = if rng.gen_bool(0.5) {
+        None
+    } else {
+        Some(rng.gen_range(0..=VALUES))
+    };
+
+    let drops: Arc<Vec<AtomicUsize>> = Arc::new((0..send_count).map(|_| 0.into()).collect());
+    let (tx, rx) = spsc::channel::<Tracked>(capacity);
+    let counters = drops.clone();
+    let producer = thread::spawn(move || {
+        let mut accepted = Vec::new();
+        for id in 0..send_count {
+            let value = Tracked {
+                id,
+                drops: counters.clone(),
+            };
+            match tx.send(value) {
+                Ok(()) => accepted.push(id),
+                Err(back) => assert_eq!(back.0.id, id, "send handed back another value"),
+            }
+        }
+        accepted
+    });
+    let consumer = thread::spawn(move || {
+        let mut received = Vec::new();
+        while recv_limit.is_none_or(|limit| received.len() < limit) {
+            match rx.recv() {
+                Ok(value) => received.push(value.id),
+                Err(_) => return (received, true),
+            }
+        }
+        (received, false)
+    });
+    let accepted = producer.join().unwrap();
+    let (received, saw_disconnect) = consumer.join().unwrap();
+
+    let context = format!(
+        "capacity {capacity}, {send_count} offered, receive limit {recv_limit:?}, \
+         accepted {accepted:?}, received {received:?}"
+    );
+    assert_eq!(
+        accepted,
+        (0..accepted.len()).collect::<Vec<_>>(),
+        "{context}"
+    );
+    assert_eq!(
+        received,
+        accepted[..received.len().min(accepted.len())],
+        "{context}"
+    );
+    assert!(received.len() <= accepted.len(), "{context}");
+    if saw_disconnect {
+        // The receiver stayed to the end, so no send could fail and it had to drain them all.
+        assert_eq!(accepted.len(), send_count, "{context}");
+        assert_eq!(received, accepted, "{context}");
+    }
+    for (id, count) in drops.iter().enumerate() {
+        assert_eq!(
+            count.load(Relaxed),
+            1,
+            "value {id} dropped wrongly; {context}"
+        );
+    }
+}
+
+/// Runs `check` on [`random_endpoint_drops`], then fails unless every execution ran.
+fn run(name: &str, check: impl FnOnce(Box<dyn Fn() + Send + Sync>)) {
+    // Counts executions outside the schedule; it takes no part in the test's synchronization.
+    let executions = Arc::new(AtomicUsize::new(0));
+    let counter = executions.clone();
+    check(Box::new(move || {
+        counter.fetch_add(1, Relaxed);
+        random_endpoint_drops();
+    }));
+    let executions = executions.load(Relaxed);
+    println!("{name}: shuttle ran {executions} executions");
+    assert_eq!(executions, ITERATIONS, "{name}: shuttle skipped executions");
+}
+
+#[test]
+fn random_schedules_with_endpoint_drops() {
+    run("random_schedules_with_endpoint_drops", |f| {
+        shuttle::check_random(f, ITERATIONS);
+    });
+}
+
+#[test]
+fn pct_schedules_with_endpoint_drops() {
+    run("pct_schedules_with_endpoint_drops", |f| {
+        shuttle::check_pct(f, ITERATIONS, PCT_DEPTH);
+    });
+}

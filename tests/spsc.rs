@@ -1,0 +1,1346 @@
+//! Behaviour tests for `verisync::spsc` on std threads; the same tests run under Miri.
+//!
+//! Tests whose name starts with `concurrent_` use more than one thread: they are the set meant
+//! for Miri's many-seeds run. The two Miri commands:
+//!
+//! ```text
+//! MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test --test spsc
+//! MIRIFLAGS="-Zmiri-strict-provenance -Zmiri-many-seeds=0..8" \
+//!     cargo +nightly miri test --test spsc -- concurrent_
+//! ```
+//!
+//! Counts shrink under `cfg(miri)` (see [`scaled`]). A blocking call that would hang forever on a
+//! lost wake-up runs in a thread from [`spawn_watched`], whose result is awaited for at most
+//! [`WATCHDOG`], so such a bug fails the test instead of hanging it.
+//!
+//! `panicking_drop_in_buffer_when_the_endpoints_drop` is ignored under Miri: when a value's
+//! `Drop` panics inside the channel's drop, `Arc` leaks its allocation (by design, not UB), which
+//! Miri's leak check reports. Run it under Miri alone with `-Zmiri-ignore-leaks`:
+//!
+//! ```text
+//! MIRIFLAGS="-Zmiri-strict-provenance -Zmiri-ignore-leaks" cargo +nightly miri test \
+//!     --test spsc -- --ignored --exact panicking_drop_in_buffer_when_the_endpoints_drop
+//! ```
+
+use std::cell::Cell;
+use std::fmt;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use verisync::spsc::{
+    CapacityError, Receiver, RecvError, RecvTimeoutError, SendError, SendTimeoutError, Sender,
+    TryRecvError, TrySendError, channel, try_channel,
+};
+
+/// How long a test waits for a helper thread before declaring it hung. Under Miri the clock is
+/// virtual and jumps ahead when every thread is blocked, so a real hang is still caught at once.
+const WATCHDOG: Duration = if cfg!(miri) {
+    Duration::from_secs(3600)
+} else {
+    Duration::from_secs(60)
+};
+
+/// How long the main thread sleeps to let a helper thread get into a blocking call first.
+const SETTLE: Duration = Duration::from_millis(50);
+
+/// `full` normally, `miri` under Miri (which is some 1000 times slower).
+const fn scaled(full: usize, miri: usize) -> usize {
+    if cfg!(miri) { miri } else { full }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------------
+
+/// A helper thread whose result the test waits for at most [`WATCHDOG`].
+struct Watched<R> {
+    name: &'static str,
+    done: mpsc::Receiver<thread::Result<R>>,
+    handle: thread::JoinHandle<()>,
+}
+
+/// Runs `f` on a new thread; [`Watched::join`] returns its result or re-raises its panic.
+fn spawn_watched<R, F>(name: &'static str, f: F) -> Watched<R>
+where
+    R: Send + 'static,
+    F: FnOnce() -> R + Send + 'static,
+{
+    let (report, done) = mpsc::channel();
+    let handle = thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(move || {
+            let result = panic::catch_unwind(AssertUnwindSafe(f));
+            // The test may have given up on us already; nobody to tell then.
+            let _ = report.send(result);
+        })
+        .expect("failed to spawn a test thread");
+    Watched { name, done, handle }
+}
+
+impl<R> Watched<R> {
+    /// The thread's result; fails the test if the thread does not finish within [`WATCHDOG`].
+    #[track_caller]
+    fn join(self) -> R {
+        match self.done.recv_timeout(WATCHDOG) {
+            Ok(result) => {
+                self.handle
+                    .join()
+                    .expect("the thread reported, then panicked");
+                result.unwrap_or_else(|payload| panic::resume_unwind(payload))
+            }
+            Err(_) => panic!(
+                "thread `{}` did not finish within {WATCHDOG:?}: blocked forever (lost wake-up?)",
+                self.name
+            ),
+        }
+    }
+}
+
+/// Counts how often each of a fixed set of values was dropped.
+#[derive(Clone)]
+struct DropLog(Arc<[AtomicU32]>);
+
+impl DropLog {
+    /// A log for values with ids `0..values`.
+    fn new(values: usize) -> Self {
+        Self((0..values).map(|_| AtomicU32::new(0)).collect())
+    }
+
+    /// Makes the value with `id`.
+    fn item(&self, id: usize) -> Tracked {
+        assert!(id < self.0.len(), "id {id} out of the log's range");
+        Tracked {
+            id,
+            log: self.clone(),
+        }
+    }
+
+    /// How many times the value with `id` was dropped so far.
+    fn drops(&self, id: usize) -> u32 {
+        self.0[id].load(Ordering::SeqCst)
+    }
+
+    /// Asserts that the values with ids in `ids` were each dropped exactly once.
+    #[track_caller]
+    fn assert_dropped_once(&self, ids: std::ops::Range<usize>) {
+        for id in ids {
+            assert_eq!(
+                self.drops(id),
+                1,
+                "value {id} dropped {} times",
+                self.drops(id)
+            );
+        }
+    }
+
+    /// Asserts that every value of the log was dropped exactly once.
+    #[track_caller]
+    fn assert_all_dropped_once(&self) {
+        self.assert_dropped_once(0..self.0.len());
+    }
+}
+
+/// A value that records its drop in a [`DropLog`].
+struct Tracked {
+    id: usize,
+    log: DropLog,
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.log.0[self.id].fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+impl fmt::Debug for Tracked {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Tracked({})", self.id)
+    }
+}
+
+/// Moves both positions `steps` places on by sending and receiving one value at a time.
+fn advance_positions<T>(
+    tx: &Sender<T>,
+    rx: &Receiver<T>,
+    steps: usize,
+    mut make: impl FnMut() -> T,
+) {
+    for _ in 0..steps {
+        assert!(tx.try_send(make()).is_ok());
+        assert!(rx.try_recv().is_ok());
+    }
+}
+
+fn assert_send<T: Send>() {}
+
+// ---------------------------------------------------------------------------------------------
+// Capacity
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn capacity_zero_is_an_error() {
+    assert_eq!(try_channel::<u64>(0).unwrap_err(), CapacityError::Zero);
+    assert_eq!(try_channel::<()>(0).unwrap_err(), CapacityError::Zero);
+}
+
+#[test]
+#[should_panic(expected = "capacity")]
+fn capacity_zero_panics_in_channel() {
+    let _ = channel::<u64>(0);
+}
+
+#[test]
+fn capacity_too_large_is_an_error() {
+    // The buffer of `max + 1` u64s would not fit in `isize::MAX` bytes.
+    let max = isize::MAX as usize / size_of::<u64>();
+    assert_eq!(
+        try_channel::<u64>(max + 1).unwrap_err(),
+        CapacityError::TooLarge {
+            requested: max + 1,
+            max
+        }
+    );
+    assert!(matches!(
+        try_channel::<u64>(usize::MAX),
+        Err(CapacityError::TooLarge { .. })
+    ));
+    // For a ZST the bound is the positions, which count up to twice the capacity.
+    let zst_max = usize::MAX / 2;
+    assert_eq!(
+        try_channel::<()>(zst_max + 1).unwrap_err(),
+        CapacityError::TooLarge {
+            requested: zst_max + 1,
+            max: zst_max
+        }
+    );
+    let (tx, rx) = try_channel::<()>(zst_max).expect("the largest ZST capacity is allowed");
+    assert_eq!(tx.try_send(()), Ok(()));
+    assert_eq!(rx.try_recv(), Ok(()));
+}
+
+#[test]
+#[should_panic(expected = "capacity")]
+fn capacity_too_large_panics_in_channel() {
+    let _ = channel::<u64>(usize::MAX);
+}
+
+#[test]
+fn capacity_is_exact_for_any_value() {
+    for capacity in [1, 2, 3, 5, 7, 10, 1000] {
+        let (tx, rx) = channel(capacity);
+        assert_eq!(tx.capacity(), capacity);
+        assert_eq!(rx.capacity(), capacity);
+        for i in 0..capacity {
+            assert_eq!(tx.try_send(i), Ok(()), "capacity {capacity}");
+        }
+        assert_eq!(tx.try_send(capacity), Err(TrySendError::Full(capacity)));
+        assert!(tx.is_full());
+        assert_eq!(tx.slots(), 0);
+        assert_eq!(rx.len(), capacity);
+        for i in 0..capacity {
+            assert_eq!(rx.try_recv(), Ok(i));
+        }
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    }
+}
+
+#[test]
+fn capacity_one() {
+    let (mut tx, mut rx) = channel(1);
+    for i in 0..scaled(100, 20) {
+        assert!(rx.is_empty());
+        assert_eq!(tx.slots(), 1);
+        assert_eq!(tx.try_send(i), Ok(()));
+        assert_eq!(tx.try_send(i + 1), Err(TrySendError::Full(i + 1)));
+        assert!(tx.is_full());
+        assert_eq!(rx.len(), 1);
+        assert_eq!(rx.peek(), Some(&i));
+        assert_eq!(rx.try_recv(), Ok(i));
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+        assert_eq!(rx.peek(), None);
+        // The same through one-slot chunks.
+        assert_eq!(tx.write_chunk(5).fill_from_iter([i, i + 1]), 1);
+        assert_eq!(tx.write_chunk(5).len(), 0);
+        assert_eq!(rx.read_chunk(5).collect::<Vec<_>>(), [i]);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Single-thread behaviour
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn fifo_and_positions_wrap_many_times() {
+    // Capacity 3: positions run over 0..6 and wrap every 6 values; this goes round > 50 times,
+    // with every fill level and phase, checking every result against a simple count.
+    let capacity = 3;
+    let (tx, rx) = channel(capacity);
+    let (mut next_send, mut next_recv) = (0u64, 0u64);
+    for round in 0..(100 * capacity) {
+        for _ in 0..=round % capacity {
+            let queued = (next_send - next_recv) as usize;
+            if queued < capacity {
+                assert_eq!(tx.try_send(next_send), Ok(()));
+                next_send += 1;
+            } else {
+                assert_eq!(tx.try_send(next_send), Err(TrySendError::Full(next_send)));
+            }
+            assert_eq!(rx.len(), (next_send - next_recv) as usize);
+        }
+        for _ in 0..=(round * 7) % capacity {
+            if next_recv < next_send {
+                assert_eq!(rx.try_recv(), Ok(next_recv));
+                next_recv += 1;
+            } else {
+                assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+            }
+            assert_eq!(tx.slots(), capacity - (next_send - next_recv) as usize);
+        }
+    }
+    assert!(
+        next_recv > 10 * 2 * capacity as u64,
+        "only {next_recv} values went through"
+    );
+}
+
+#[test]
+fn status_methods() {
+    let (tx, rx) = channel(3);
+    assert_eq!((tx.slots(), tx.is_full()), (3, false));
+    assert_eq!((rx.len(), rx.is_empty()), (0, true));
+    assert!(!tx.is_disconnected());
+    assert!(!rx.is_disconnected());
+
+    tx.send('a').unwrap();
+    assert_eq!((tx.slots(), tx.is_full()), (2, false));
+    assert_eq!((rx.len(), rx.is_empty()), (1, false));
+    tx.send('b').unwrap();
+    tx.send('c').unwrap();
+    assert_eq!((tx.slots(), tx.is_full()), (0, true));
+    assert_eq!((rx.len(), rx.is_empty()), (3, false));
+    assert_eq!(rx.recv(), Ok('a'));
+    assert_eq!((tx.slots(), tx.is_full()), (1, false));
+    assert_eq!(rx.len(), 2);
+
+    drop(tx);
+    assert!(rx.is_disconnected());
+    assert_eq!(rx.len(), 2);
+    assert_eq!(rx.try_iter().collect::<String>(), "bc");
+    assert!(rx.is_empty());
+
+    let (tx, rx) = channel::<u8>(2);
+    drop(rx);
+    assert!(tx.is_disconnected());
+    assert_eq!(tx.capacity(), 2);
+}
+
+#[test]
+fn peek_shows_the_oldest_without_taking_it() {
+    let log = DropLog::new(2);
+    let (tx, mut rx) = channel(2);
+    assert!(rx.peek().is_none());
+    tx.send(log.item(0)).unwrap();
+    tx.send(log.item(1)).unwrap();
+    assert_eq!(rx.peek().map(|v| v.id), Some(0));
+    assert_eq!(rx.peek().map(|v| v.id), Some(0));
+    assert_eq!(rx.len(), 2);
+    assert_eq!(log.drops(0), 0);
+    assert_eq!(rx.try_recv().map(|v| v.id), Ok(0));
+    assert_eq!(rx.peek().map(|v| v.id), Some(1));
+    drop(tx);
+    // Still buffered after the sender is gone.
+    assert_eq!(rx.peek().map(|v| v.id), Some(1));
+    assert_eq!(rx.try_recv().map(|v| v.id), Ok(1));
+    assert!(rx.peek().is_none());
+    log.assert_all_dropped_once();
+}
+
+#[test]
+fn peek_at_every_position() {
+    let (tx, mut rx) = channel(3);
+    for i in 0..12u32 {
+        tx.send(i).unwrap();
+        assert_eq!(rx.peek(), Some(&i));
+        assert_eq!(rx.try_recv(), Ok(i));
+        assert_eq!(rx.peek(), None);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Disconnection
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn sender_drop_lets_the_receiver_drain_then_disconnects() {
+    let (tx, rx) = channel(4);
+    for i in 0..4 {
+        tx.send(i).unwrap();
+    }
+    drop(tx);
+    assert!(rx.is_disconnected());
+    assert_eq!(rx.try_recv(), Ok(0));
+    assert_eq!(rx.recv(), Ok(1));
+    assert_eq!(rx.recv_timeout(Duration::from_millis(1)), Ok(2));
+    assert_eq!(rx.iter().next(), Some(3));
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+    assert_eq!(rx.recv(), Err(RecvError));
+    assert_eq!(
+        rx.recv_timeout(Duration::from_millis(1)),
+        Err(RecvTimeoutError::Disconnected)
+    );
+    // Disconnected wins over a long timeout: no waiting.
+    assert_eq!(
+        rx.recv_timeout(WATCHDOG),
+        Err(RecvTimeoutError::Disconnected)
+    );
+    assert_eq!(rx.iter().next(), None);
+    assert_eq!(rx.try_iter().next(), None);
+}
+
+#[test]
+fn iterators_end_after_the_sender_drops() {
+    let (tx, rx) = channel(5);
+    for i in 0..5 {
+        tx.send(i).unwrap();
+    }
+    drop(tx);
+    let mut seen = Vec::new();
+    for v in &rx {
+        seen.push(v);
+        if seen.len() == 2 {
+            break;
+        }
+    }
+    seen.extend(rx.try_iter().take(1));
+    seen.extend(rx);
+    assert_eq!(seen, [0, 1, 2, 3, 4]);
+}
+
+#[test]
+fn receiver_drop_hands_every_send_its_value_back() {
+    let (mut tx, rx) = channel(2);
+    tx.send(0).unwrap();
+    drop(rx);
+    assert!(tx.is_disconnected());
+    assert_eq!(tx.try_send(1), Err(TrySendError::Disconnected(1)));
+    assert_eq!(tx.send(2), Err(SendError(2)));
+    assert_eq!(
+        tx.send_timeout(3, Duration::from_millis(1)),
+        Err(SendTimeoutError::Disconnected(3))
+    );
+    // Disconnected wins over a long timeout: no waiting.
+    assert_eq!(
+        tx.send_timeout(4, WATCHDOG),
+        Err(SendTimeoutError::Disconnected(4))
+    );
+    // Also when the buffer is full: the receiver is gone, so "full" does not matter.
+    let _ = tx.write_chunk(1).fill_from_iter([5]);
+    assert_eq!(tx.try_send(6), Err(TrySendError::Disconnected(6)));
+    assert_eq!(tx.send(7), Err(SendError(7)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Timeouts (single thread: nobody acts, so they must time out)
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn send_timeout_times_out_and_returns_the_value() {
+    let log = DropLog::new(3);
+    let (tx, rx) = channel(1);
+    tx.send(log.item(0)).unwrap();
+    let timeout = Duration::from_millis(20);
+    let start = Instant::now();
+    let err = tx.send_timeout(log.item(1), timeout).unwrap_err();
+    assert!(start.elapsed() >= timeout, "timed out early");
+    assert!(matches!(&err, SendTimeoutError::Timeout(v) if v.id == 1));
+    assert_eq!(log.drops(1), 0);
+    drop(err);
+    assert_eq!(log.drops(1), 1);
+    let err = tx.send_timeout(log.item(2), Duration::ZERO).unwrap_err();
+    assert!(matches!(&err, SendTimeoutError::Timeout(v) if v.id == 2));
+    drop(err);
+    // The channel is unchanged by the failed sends.
+    assert_eq!(rx.len(), 1);
+    assert_eq!(rx.try_recv().map(|v| v.id), Ok(0));
+    assert!(rx.try_recv().is_err());
+    log.assert_all_dropped_once();
+}
+
+#[test]
+fn recv_timeout_times_out() {
+    let (tx, rx) = channel::<u8>(1);
+    let timeout = Duration::from_millis(20);
+    let start = Instant::now();
+    assert_eq!(rx.recv_timeout(timeout), Err(RecvTimeoutError::Timeout));
+    assert!(start.elapsed() >= timeout, "timed out early");
+    assert_eq!(
+        rx.recv_timeout(Duration::ZERO),
+        Err(RecvTimeoutError::Timeout)
+    );
+    // Still connected and usable.
+    tx.send(9).unwrap();
+    assert_eq!(rx.recv_timeout(Duration::ZERO), Ok(9));
+}
+
+#[test]
+fn timeouts_succeed_at_once_when_possible() {
+    let (tx, rx) = channel(1);
+    assert_eq!(tx.send_timeout(1, Duration::ZERO), Ok(()));
+    assert_eq!(rx.recv_timeout(Duration::ZERO), Ok(1));
+    // A timeout too large for `Instant` means "no deadline".
+    assert_eq!(tx.send_timeout(2, Duration::MAX), Ok(()));
+    assert_eq!(rx.recv_timeout(Duration::MAX), Ok(2));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Chunks
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn chunks_wrap_around_the_end_of_the_buffer() {
+    let (mut tx, mut rx) = channel(5);
+    advance_positions(&tx, &rx, 3, || 0);
+    let mut chunk = tx.write_chunk(4);
+    assert_eq!(chunk.len(), 4);
+    // Slots 3, 4, 0, 1.
+    assert_eq!(chunk.fill_from_iter(10..14), 4);
+    assert!(chunk.is_empty());
+    drop(chunk);
+    assert_eq!(rx.len(), 4);
+    let chunk = rx.read_chunk(4);
+    assert_eq!(chunk.len(), 4);
+    assert_eq!(chunk.collect::<Vec<_>>(), [10, 11, 12, 13]);
+    assert!(rx.is_empty());
+    assert_eq!(tx.slots(), 5);
+}
+
+#[test]
+fn chunks_at_every_start_position_and_fill_level() {
+    let capacity = 5;
+    let mut next = 0u32;
+    // Starts cover both halves of the position range 0..2 * capacity.
+    for start in 0..2 * capacity {
+        for queued in 0..capacity {
+            for len in 1..=capacity - queued {
+                let (mut tx, mut rx) = channel(capacity);
+                advance_positions(&tx, &rx, start, || 0);
+                let before: Vec<u32> = (next..).take(queued).collect();
+                for &v in &before {
+                    tx.try_send(v).unwrap();
+                }
+                next += queued as u32;
+                let batch: Vec<u32> = (next..).take(len).collect();
+                next += len as u32;
+                let mut chunk = tx.write_chunk(len);
+                assert_eq!(chunk.len(), len);
+                assert_eq!(chunk.fill_from_iter(batch.iter().copied()), len);
+                drop(chunk);
+                assert_eq!(rx.len(), queued + len);
+                assert_eq!(tx.slots(), capacity - queued - len);
+                let expected: Vec<u32> = before.iter().chain(&batch).copied().collect();
+                assert_eq!(rx.peek(), expected.first());
+                let got: Vec<u32> = rx.read_chunk(capacity).collect();
+                assert_eq!(got, expected, "start {start}, queued {queued}, len {len}");
+                assert!(rx.is_empty());
+            }
+        }
+    }
+}
+
+#[test]
+fn read_chunk_partial_consumption_leaves_the_rest_queued() {
+    let (mut tx, mut rx) = channel(5);
+    advance_positions(&tx, &rx, 4, || 0);
+    assert_eq!(tx.write_chunk(5).fill_from_iter(0..5), 5);
+    let mut chunk = rx.read_chunk(5);
+    assert_eq!(chunk.len(), 5);
+    assert_eq!(chunk.next(), Some(0));
+    assert_eq!(chunk.next(), Some(1));
+    assert_eq!(chunk.len(), 3);
+    drop(chunk);
+    assert_eq!(rx.len(), 3);
+    assert_eq!(tx.slots(), 2);
+    assert_eq!(rx.peek(), Some(&2));
+    assert_eq!(rx.read_chunk(10).collect::<Vec<_>>(), [2, 3, 4]);
+    assert_eq!(tx.slots(), 5);
+}
+
+#[test]
+fn read_chunk_dropped_without_taking_releases_nothing() {
+    let (tx, mut rx) = channel(3);
+    for i in 0..3 {
+        tx.send(i).unwrap();
+    }
+    assert_eq!(rx.read_chunk(3).len(), 3);
+    assert_eq!(rx.len(), 3);
+    assert!(tx.is_full());
+    assert_eq!(rx.try_iter().collect::<Vec<_>>(), [0, 1, 2]);
+}
+
+#[test]
+fn write_chunk_dropped_with_nothing_written_publishes_nothing() {
+    let (mut tx, rx) = channel::<u32>(3);
+    assert_eq!(tx.write_chunk(3).len(), 3);
+    assert_eq!(rx.len(), 0);
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    assert_eq!(tx.slots(), 3);
+    // Partly written: only what was written is published.
+    let mut chunk = tx.write_chunk(3);
+    assert_eq!(chunk.push(7), Ok(()));
+    assert_eq!(chunk.push(8), Ok(()));
+    assert_eq!(chunk.len(), 1);
+    drop(chunk);
+    assert_eq!(rx.len(), 2);
+    assert_eq!(tx.slots(), 1);
+    assert_eq!(rx.try_iter().collect::<Vec<_>>(), [7, 8]);
+}
+
+#[test]
+fn write_chunk_leaked_publishes_nothing() {
+    let (mut tx, rx) = channel::<u32>(3);
+    let mut chunk = tx.write_chunk(2);
+    chunk.push(1).unwrap();
+    std::mem::forget(chunk);
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    assert_eq!(tx.slots(), 3);
+    tx.send(2).unwrap();
+    assert_eq!(rx.try_recv(), Ok(2));
+}
+
+#[test]
+fn chunk_max_larger_than_capacity() {
+    let (mut tx, mut rx) = channel(4);
+    assert_eq!(tx.write_chunk(usize::MAX).len(), 4);
+    tx.send(0).unwrap();
+    let mut chunk = tx.write_chunk(100);
+    assert_eq!(chunk.len(), 3);
+    assert_eq!(chunk.fill_from_iter(1..), 3);
+    drop(chunk);
+    assert_eq!(tx.write_chunk(100).len(), 0);
+    let chunk = rx.read_chunk(usize::MAX);
+    assert_eq!(chunk.len(), 4);
+    assert_eq!(chunk.size_hint(), (4, Some(4)));
+    assert_eq!(chunk.collect::<Vec<_>>(), [0, 1, 2, 3]);
+    assert_eq!(rx.read_chunk(100).len(), 0);
+}
+
+#[test]
+fn empty_chunks() {
+    let (mut tx, mut rx) = channel(2);
+    let mut chunk = tx.write_chunk(0);
+    assert!(chunk.is_empty());
+    assert_eq!(chunk.push(1), Err(1));
+    assert_eq!(chunk.fill_from_iter(0..), 0);
+    drop(chunk);
+    assert_eq!(rx.read_chunk(0).next(), None);
+    assert_eq!(rx.read_chunk(5).next(), None);
+    tx.send(3).unwrap();
+    assert_eq!(rx.read_chunk(0).next(), None);
+    assert_eq!(rx.try_recv(), Ok(3));
+}
+
+#[test]
+fn write_chunk_push_hands_the_value_back_when_full() {
+    let log = DropLog::new(3);
+    let (mut tx, rx) = channel(2);
+    let mut chunk = tx.write_chunk(5);
+    assert_eq!(chunk.len(), 2);
+    chunk.push(log.item(0)).unwrap();
+    chunk.push(log.item(1)).unwrap();
+    let back = chunk.push(log.item(2)).unwrap_err();
+    assert_eq!(back.id, 2);
+    assert_eq!(log.drops(2), 0);
+    drop(back);
+    drop(chunk);
+    assert_eq!(rx.try_iter().map(|v| v.id).collect::<Vec<_>>(), [0, 1]);
+    log.assert_all_dropped_once();
+}
+
+#[test]
+fn fill_from_iter_consumes_no_more_than_it_writes() {
+    let (mut tx, rx) = channel(3);
+    let mut source = 0..10;
+    assert_eq!(tx.write_chunk(2).fill_from_iter(&mut source), 2);
+    assert_eq!(source.next(), Some(2));
+    assert_eq!(tx.write_chunk(5).fill_from_iter(&mut source), 1);
+    assert_eq!(source.next(), Some(4));
+    assert_eq!(rx.try_iter().collect::<Vec<_>>(), [0, 1, 3]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Drop counting
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn values_left_in_the_buffer_are_dropped_once_in_any_drop_order() {
+    let capacity = 3;
+    for sender_first in [true, false] {
+        // Every start position (both halves of the position range) and fill level.
+        for start in 0..2 * capacity {
+            for queued in 0..=capacity {
+                let log = DropLog::new(start + queued);
+                let (tx, rx) = channel(capacity);
+                let mut ids = 0..;
+                advance_positions(&tx, &rx, start, || log.item(ids.next().unwrap()));
+                for _ in 0..queued {
+                    tx.try_send(log.item(ids.next().unwrap())).unwrap();
+                }
+                log.assert_dropped_once(0..start);
+                for id in start..start + queued {
+                    assert_eq!(log.drops(id), 0);
+                }
+                if sender_first {
+                    drop(tx);
+                    for id in start..start + queued {
+                        assert_eq!(log.drops(id), 0, "dropped while the receiver can get it");
+                    }
+                    drop(rx);
+                } else {
+                    drop(rx);
+                    drop(tx);
+                }
+                log.assert_all_dropped_once();
+            }
+        }
+    }
+}
+
+#[test]
+fn values_handed_back_in_errors_are_dropped_once() {
+    let log = DropLog::new(7);
+    let (tx, rx) = channel(1);
+    tx.send(log.item(0)).unwrap();
+    let TrySendError::Full(back) = tx.try_send(log.item(1)).unwrap_err() else {
+        panic!("expected Full")
+    };
+    assert_eq!(back.id, 1);
+    drop(back);
+    let SendTimeoutError::Timeout(back) = tx.send_timeout(log.item(2), Duration::ZERO).unwrap_err()
+    else {
+        panic!("expected Timeout")
+    };
+    assert_eq!(back.id, 2);
+    drop(back);
+    drop(rx);
+    let TrySendError::Disconnected(back) = tx.try_send(log.item(3)).unwrap_err() else {
+        panic!("expected Disconnected")
+    };
+    assert_eq!(back.id, 3);
+    drop(back);
+    let SendError(back) = tx.send(log.item(4)).unwrap_err();
+    assert_eq!(back.id, 4);
+    drop(back);
+    let back = tx.send_timeout(log.item(5), Duration::ZERO).unwrap_err();
+    assert!(matches!(&back, SendTimeoutError::Disconnected(v) if v.id == 5));
+    assert_eq!(back.into_inner().id, 5);
+    let back = tx.send_timeout(log.item(6), WATCHDOG).unwrap_err();
+    drop(back);
+    log.assert_dropped_once(1..7);
+    assert_eq!(
+        log.drops(0),
+        0,
+        "still in the buffer while the sender lives"
+    );
+    drop(tx);
+    log.assert_all_dropped_once();
+}
+
+#[test]
+fn values_written_after_the_receiver_drops_are_dropped_once() {
+    let log = DropLog::new(3);
+    let (mut tx, rx) = channel(4);
+    tx.send(log.item(0)).unwrap();
+    drop(rx);
+    let mut ids = 1..3;
+    assert_eq!(
+        tx.write_chunk(4)
+            .fill_from_iter((&mut ids).map(|id| log.item(id))),
+        2
+    );
+    assert_eq!(log.drops(0), 0);
+    drop(tx);
+    log.assert_all_dropped_once();
+}
+
+#[test]
+fn values_taken_by_chunks_are_dropped_once() {
+    // 5 values fill the channel; after 2 are taken, 2 more fit: 7 in all.
+    let log = DropLog::new(7);
+    let (mut tx, mut rx) = channel(5);
+    let mut ids = 0..7;
+    assert_eq!(
+        tx.write_chunk(5)
+            .fill_from_iter((&mut ids).map(|id| log.item(id))),
+        5
+    );
+    {
+        let mut chunk = rx.read_chunk(4);
+        let first = chunk.next().unwrap();
+        assert_eq!(first.id, 0);
+        drop(first);
+        assert_eq!(chunk.next().map(|v| v.id), Some(1));
+        // Two left untaken in the chunk: they stay in the channel.
+    }
+    log.assert_dropped_once(0..2);
+    assert_eq!(
+        tx.write_chunk(5)
+            .fill_from_iter((&mut ids).map(|id| log.item(id))),
+        2
+    );
+    assert_eq!(rx.try_recv().map(|v| v.id), Ok(2));
+    log.assert_dropped_once(0..3);
+    for id in 3..7 {
+        assert_eq!(log.drops(id), 0);
+    }
+    drop(rx);
+    drop(tx);
+    log.assert_all_dropped_once();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Payload types: ZSTs, `!Sync`, panicking `Drop`
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn zst_payload_with_a_huge_capacity() {
+    let capacity = usize::MAX / 8;
+    let (mut tx, mut rx) = channel::<()>(capacity);
+    assert_eq!(tx.capacity(), capacity);
+    let n = scaled(1000, 100);
+    for _ in 0..n {
+        tx.send(()).unwrap();
+    }
+    assert_eq!(rx.len(), n);
+    assert_eq!(tx.slots(), capacity - n);
+    assert!(!tx.is_full());
+    assert_eq!(rx.peek(), Some(&()));
+    assert_eq!(tx.write_chunk(10).fill_from_iter(std::iter::repeat(())), 10);
+    assert_eq!(tx.write_chunk(usize::MAX).len(), capacity - n - 10);
+    assert_eq!(rx.read_chunk(5).count(), 5);
+    assert_eq!(rx.try_iter().count(), n + 5);
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    assert_eq!(tx.slots(), capacity);
+}
+
+/// A ZST whose drops are counted in [`ZST_DROPS`] (used by one test only).
+struct CountedZst;
+
+static ZST_DROPS: AtomicUsize = AtomicUsize::new(0);
+
+impl Drop for CountedZst {
+    fn drop(&mut self) {
+        ZST_DROPS.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn zst_payload_drops_are_counted() {
+    let (tx, rx) = channel(10);
+    for _ in 0..10 {
+        tx.try_send(CountedZst).unwrap();
+    }
+    let Err(TrySendError::Full(back)) = tx.try_send(CountedZst) else {
+        panic!("expected Full")
+    };
+    drop(back);
+    assert_eq!(ZST_DROPS.load(Ordering::SeqCst), 1);
+    for _ in 0..4 {
+        drop(rx.try_recv().unwrap());
+    }
+    assert_eq!(ZST_DROPS.load(Ordering::SeqCst), 5);
+    drop(rx);
+    assert_eq!(ZST_DROPS.load(Ordering::SeqCst), 5);
+    drop(tx);
+    assert_eq!(ZST_DROPS.load(Ordering::SeqCst), 11);
+}
+
+/// A value whose `Drop` panics when `armed`; every drop is counted, panicking or not.
+struct PanicOnDrop {
+    armed: bool,
+    drops: Arc<AtomicUsize>,
+}
+
+impl Drop for PanicOnDrop {
+    fn drop(&mut self) {
+        self.drops.fetch_add(1, Ordering::SeqCst);
+        if self.armed {
+            panic!("PanicOnDrop dropped (deliberate)");
+        }
+    }
+}
+
+#[test]
+fn panicking_drop_while_reading_a_chunk_leaves_the_channel_consistent() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let item = |armed| PanicOnDrop {
+        armed,
+        drops: drops.clone(),
+    };
+    let (tx, mut rx) = channel(4);
+    tx.send(item(false)).unwrap();
+    tx.send(item(true)).unwrap();
+    tx.send(item(false)).unwrap();
+    let caught = panic::catch_unwind(AssertUnwindSafe(|| {
+        for value in rx.read_chunk(3) {
+            drop(value);
+        }
+    }));
+    assert!(caught.is_err());
+    // The two taken values were dropped once each; the chunk released their slots on unwind.
+    assert_eq!(drops.load(Ordering::SeqCst), 2);
+    assert_eq!(rx.len(), 1);
+    assert_eq!(tx.slots(), 3);
+    let last = rx.try_recv().unwrap();
+    assert!(!last.armed);
+    drop(last);
+    assert_eq!(drops.load(Ordering::SeqCst), 3);
+    assert!(rx.try_recv().is_err());
+}
+
+#[test]
+fn panicking_iterator_in_fill_from_iter_publishes_what_was_written() {
+    let (mut tx, rx) = channel(4);
+    let caught = panic::catch_unwind(AssertUnwindSafe(|| {
+        let mut chunk = tx.write_chunk(4);
+        chunk.fill_from_iter((0..4).inspect(|&i| {
+            assert!(i < 2, "deliberate panic in the source iterator");
+        }))
+    }));
+    assert!(caught.is_err());
+    assert_eq!(rx.try_iter().collect::<Vec<_>>(), [0, 1]);
+    assert_eq!(tx.slots(), 4);
+}
+
+#[test]
+#[cfg_attr(
+    miri,
+    ignore = "Arc leaks its allocation when the inner drop panics; run alone with -Zmiri-ignore-leaks"
+)]
+fn panicking_drop_in_buffer_when_the_endpoints_drop() {
+    for sender_first in [true, false] {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let item = |armed| PanicOnDrop {
+            armed,
+            drops: drops.clone(),
+        };
+        let (tx, rx) = channel(4);
+        tx.send(item(false)).unwrap();
+        tx.send(item(true)).unwrap();
+        tx.send(item(false)).unwrap();
+        let drop_last: Box<dyn FnOnce()> = if sender_first {
+            drop(tx);
+            Box::new(move || drop(rx))
+        } else {
+            drop(rx);
+            Box::new(move || drop(tx))
+        };
+        assert_eq!(drops.load(Ordering::SeqCst), 0);
+        // The last endpoint drops the buffered values; the armed one panics.
+        assert!(panic::catch_unwind(AssertUnwindSafe(drop_last)).is_err());
+        // Each value dropped at most once: the one before the panicking one and the panicking
+        // one surely; the one after it may be leaked by the unwinding (not UB).
+        let dropped = drops.load(Ordering::SeqCst);
+        assert!((2..=3).contains(&dropped), "{dropped} drops for 3 values");
+    }
+}
+
+#[test]
+fn non_sync_payload_is_accepted() {
+    assert_send::<Sender<Cell<u32>>>();
+    assert_send::<Receiver<Cell<u32>>>();
+    let (tx, rx) = channel(2);
+    tx.send(Cell::new(1)).unwrap();
+    let cell = rx.recv().unwrap();
+    cell.set(cell.get() + 1);
+    assert_eq!(cell.get(), 2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Soundness: a leaked `ReadChunk`
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+#[ignore = "fails: src/spsc.rs ReadChunk hands values out again after mem::forget (see report)"]
+fn read_chunk_leaked_after_taking_does_not_hand_values_out_twice() {
+    // `ReadChunk::next` moves values out, but the slots are only released in its `Drop`. Leaking
+    // the chunk (safe code) leaves the moved-out values in the buffer, so they come out again:
+    // for a type with a `Drop` that is a double drop (UB: e.g. a double free with `Box`).
+    let (tx, mut rx) = channel(2);
+    tx.send(7u32).unwrap();
+    let mut chunk = rx.read_chunk(1);
+    assert_eq!(chunk.next(), Some(7));
+    std::mem::forget(chunk);
+    let again = rx.try_recv();
+    assert!(again.is_err(), "value handed out a second time: {again:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Concurrent (the many-seeds set under Miri)
+// ---------------------------------------------------------------------------------------------
+
+/// Sends `0..count` with blocking `send` on one thread and receives them with blocking `recv`
+/// on another, checking order and the final disconnection.
+fn blocking_fifo(capacity: usize, count: usize) {
+    let (tx, rx) = channel(capacity);
+    let producer = spawn_watched("producer", move || {
+        for i in 0..count as u64 {
+            tx.send(i).expect("the receiver outlives the producer");
+        }
+    });
+    let consumer = spawn_watched("consumer", move || {
+        for expected in 0..count as u64 {
+            assert_eq!(rx.recv(), Ok(expected));
+        }
+        assert_eq!(rx.recv(), Err(RecvError));
+    });
+    producer.join();
+    consumer.join();
+}
+
+#[test]
+fn concurrent_fifo_one_million_values() {
+    // Under Miri a smaller buffer, so that 300 values still wrap it and fill it.
+    blocking_fifo(scaled(1000, 50), scaled(1_000_000, 300));
+}
+
+#[test]
+fn concurrent_blocking_capacity_1() {
+    blocking_fifo(1, scaled(50_000, 25));
+}
+
+#[test]
+fn concurrent_blocking_capacity_3() {
+    blocking_fifo(3, scaled(100_000, 60));
+}
+
+#[test]
+fn concurrent_try_ops_fifo() {
+    let count = scaled(200_000, 100) as u64;
+    let (tx, rx) = channel(7);
+    let producer = spawn_watched("producer", move || {
+        let mut next = 0;
+        while next < count {
+            match tx.try_send(next) {
+                Ok(()) => next += 1,
+                Err(TrySendError::Full(back)) => {
+                    assert_eq!(back, next);
+                    thread::yield_now();
+                }
+                Err(TrySendError::Disconnected(_)) => panic!("receiver gone"),
+            }
+        }
+    });
+    let consumer = spawn_watched("consumer", move || {
+        let mut next = 0;
+        loop {
+            match rx.try_recv() {
+                Ok(v) => {
+                    assert_eq!(v, next);
+                    next += 1;
+                }
+                Err(TryRecvError::Empty) => thread::yield_now(),
+                Err(TryRecvError::Disconnected) => break,
+            }
+        }
+        assert_eq!(next, count);
+    });
+    producer.join();
+    consumer.join();
+}
+
+#[test]
+fn concurrent_chunks_fifo() {
+    let count = scaled(200_000, 100) as u64;
+    let (mut tx, mut rx) = channel(5);
+    let producer = spawn_watched("producer", move || {
+        let mut source = 0..count;
+        let mut round = 0;
+        while !source.is_empty() {
+            round += 1;
+            let mut chunk = tx.write_chunk(1 + round % 7);
+            if chunk.fill_from_iter(&mut source) == 0 {
+                drop(chunk);
+                thread::yield_now();
+            }
+        }
+    });
+    let consumer = spawn_watched("consumer", move || {
+        let mut next = 0;
+        let mut round = 0;
+        while next < count {
+            round += 1;
+            let mut chunk = rx.read_chunk(1 + round % 6);
+            let len = chunk.len();
+            // Sometimes leave part of the chunk queued.
+            let take = if round % 3 == 0 { len / 2 } else { len };
+            for v in chunk.by_ref().take(take) {
+                assert_eq!(v, next);
+                next += 1;
+            }
+            drop(chunk);
+            if take == 0 {
+                thread::yield_now();
+            }
+        }
+        // The producer may not have dropped its sender yet: wait for that.
+        assert_eq!(rx.recv(), Err(RecvError));
+    });
+    producer.join();
+    consumer.join();
+}
+
+#[test]
+fn concurrent_mixed_ops_conserve_every_value() {
+    let count = scaled(50_000, 60);
+    let log = DropLog::new(count);
+    let (mut tx, mut rx) = channel(3);
+    let producer = spawn_watched("producer", {
+        let log = log.clone();
+        move || {
+            let mut ids = 0..count;
+            while let Some(id) = ids.next() {
+                match id % 4 {
+                    0 => tx.send(log.item(id)).unwrap(),
+                    1 => {
+                        let mut value = log.item(id);
+                        loop {
+                            match tx.try_send(value) {
+                                Ok(()) => break,
+                                Err(TrySendError::Full(back)) => value = back,
+                                Err(TrySendError::Disconnected(_)) => panic!("receiver gone"),
+                            }
+                            thread::yield_now();
+                        }
+                    }
+                    2 => {
+                        let mut value = log.item(id);
+                        while let Err(err) = tx.send_timeout(value, Duration::from_millis(1)) {
+                            let SendTimeoutError::Timeout(back) = err else {
+                                panic!("receiver gone")
+                            };
+                            value = back;
+                        }
+                    }
+                    _ => {
+                        // This id and up to two more in one chunk (blocking for room first).
+                        let mut chunk = tx.write_chunk(3);
+                        while chunk.is_empty() {
+                            drop(chunk);
+                            thread::yield_now();
+                            chunk = tx.write_chunk(3);
+                        }
+                        chunk.push(log.item(id)).unwrap();
+                        let room = chunk.len();
+                        chunk.fill_from_iter((&mut ids).take(room).map(|id| log.item(id)));
+                    }
+                }
+            }
+        }
+    });
+    let consumer = spawn_watched("consumer", move || {
+        let mut next = 0;
+        let mut round = 0;
+        loop {
+            round += 1;
+            let got = match round % 4 {
+                0 => rx.recv().ok().into_iter().collect(),
+                1 => match rx.try_recv() {
+                    Ok(v) => vec![v],
+                    Err(TryRecvError::Empty) => Vec::new(),
+                    Err(TryRecvError::Disconnected) => break,
+                },
+                2 => match rx.recv_timeout(Duration::from_millis(1)) {
+                    Ok(v) => vec![v],
+                    Err(RecvTimeoutError::Timeout) => Vec::new(),
+                    Err(RecvTimeoutError::Disconnected) => break,
+                },
+                _ => rx.read_chunk(2).collect::<Vec<_>>(),
+            };
+            if got.is_empty() && rx.is_disconnected() && rx.is_empty() {
+                break;
+            }
+            for v in got {
+                assert_eq!(v.id, next);
+                next += 1;
+            }
+        }
+        assert_eq!(rx.try_recv().map(|v| v.id), Err(TryRecvError::Disconnected));
+        next
+    });
+    producer.join();
+    assert_eq!(consumer.join(), count);
+    log.assert_all_dropped_once();
+}
+
+#[test]
+fn concurrent_receiver_drop_with_values_in_flight() {
+    let count = scaled(2_000, 12);
+    for stop_after in [0, 1, count / 3, count / 2] {
+        let log = DropLog::new(count);
+        let (tx, rx) = channel(4);
+        let producer = spawn_watched("producer", {
+            let log = log.clone();
+            move || {
+                for id in 0..count {
+                    if let Err(SendError(back)) = tx.send(log.item(id)) {
+                        assert_eq!(back.id, id);
+                        return id + 1;
+                    }
+                }
+                count
+            }
+        });
+        let consumer = spawn_watched("consumer", move || {
+            for expected in 0..stop_after {
+                assert_eq!(rx.recv().map(|v| v.id), Ok(expected));
+            }
+        });
+        consumer.join();
+        let made = producer.join();
+        assert!(made > stop_after);
+        log.assert_dropped_once(0..made);
+        for id in made..count {
+            assert_eq!(log.drops(id), 0);
+        }
+    }
+}
+
+#[test]
+fn concurrent_sender_drop_with_values_in_flight() {
+    let count = scaled(2_000, 12);
+    let log = DropLog::new(count);
+    let (tx, rx) = channel(3);
+    let producer = spawn_watched("producer", {
+        let log = log.clone();
+        move || {
+            for id in 0..count {
+                tx.send(log.item(id)).unwrap();
+            }
+        }
+    });
+    let consumer = spawn_watched("consumer", move || {
+        rx.iter().enumerate().all(|(i, v)| i == v.id) && rx.recv().is_err()
+    });
+    producer.join();
+    assert!(consumer.join());
+    log.assert_all_dropped_once();
+}
+
+#[test]
+fn concurrent_receiver_drop_wakes_a_sender_blocked_in_send() {
+    let (tx, rx) = channel(1);
+    tx.send(1).unwrap();
+    let sender = spawn_watched("blocked sender", move || {
+        let result = tx.send(2);
+        (result, tx)
+    });
+    thread::sleep(SETTLE);
+    drop(rx);
+    let (result, tx) = sender.join();
+    assert_eq!(result, Err(SendError(2)));
+    assert!(tx.is_disconnected());
+}
+
+#[test]
+fn concurrent_receiver_drop_wakes_a_sender_blocked_in_send_timeout() {
+    let (tx, rx) = channel(1);
+    tx.send(1).unwrap();
+    let sender = spawn_watched("blocked sender", move || tx.send_timeout(2, WATCHDOG * 2));
+    thread::sleep(SETTLE);
+    drop(rx);
+    assert_eq!(sender.join(), Err(SendTimeoutError::Disconnected(2)));
+}
+
+#[test]
+fn concurrent_sender_drop_wakes_a_receiver_blocked_in_recv() {
+    let (tx, rx) = channel::<u32>(1);
+    let receiver = spawn_watched("blocked receiver", move || rx.recv());
+    thread::sleep(SETTLE);
+    drop(tx);
+    assert_eq!(receiver.join(), Err(RecvError));
+}
+
+#[test]
+fn concurrent_sender_drop_wakes_a_receiver_blocked_in_recv_timeout() {
+    let (tx, rx) = channel::<u32>(1);
+    let receiver = spawn_watched("blocked receiver", move || rx.recv_timeout(WATCHDOG * 2));
+    thread::sleep(SETTLE);
+    drop(tx);
+    assert_eq!(receiver.join(), Err(RecvTimeoutError::Disconnected));
+}
+
+#[test]
+fn concurrent_sender_drop_ends_a_blocked_iter() {
+    let (tx, rx) = channel(2);
+    let receiver = spawn_watched("iterating receiver", move || rx.iter().collect::<Vec<_>>());
+    tx.send(1).unwrap();
+    thread::sleep(SETTLE);
+    tx.send(2).unwrap();
+    thread::sleep(SETTLE);
+    drop(tx);
+    assert_eq!(receiver.join(), [1, 2]);
+}
+
+#[test]
+fn concurrent_send_timeout_succeeds_when_the_receiver_acts() {
+    let (tx, rx) = channel(1);
+    tx.send(1).unwrap();
+    let receiver = spawn_watched("late receiver", move || {
+        thread::sleep(SETTLE);
+        (rx.recv_timeout(WATCHDOG), rx.recv_timeout(WATCHDOG))
+    });
+    assert_eq!(tx.send_timeout(2, WATCHDOG), Ok(()));
+    assert_eq!(receiver.join(), (Ok(1), Ok(2)));
+}
+
+#[test]
+fn concurrent_recv_timeout_succeeds_when_the_sender_acts() {
+    let (tx, rx) = channel(1);
+    let sender = spawn_watched("late sender", move || {
+        thread::sleep(SETTLE);
+        tx.send_timeout(5u8, WATCHDOG)
+    });
+    assert_eq!(rx.recv_timeout(WATCHDOG), Ok(5));
+    assert_eq!(sender.join(), Ok(()));
+}
+
+#[test]
+fn concurrent_non_sync_payload() {
+    let count = scaled(10_000, 30) as u32;
+    let (tx, rx) = channel(3);
+    let producer = spawn_watched("producer", move || {
+        for i in 0..count {
+            let cell = Cell::new(0);
+            cell.set(i);
+            tx.send(cell).unwrap();
+        }
+    });
+    let consumer = spawn_watched("consumer", move || {
+        let mut next = 0;
+        for cell in rx.iter() {
+            assert_eq!(cell.get(), next);
+            cell.set(u32::MAX);
+            next += 1;
+        }
+        next
+    });
+    producer.join();
+    assert_eq!(consumer.join(), count);
+}
+
+#[test]
+fn concurrent_zst_payload() {
+    let count = scaled(100_000, 50);
+    let (tx, rx) = channel::<()>(usize::MAX / 8);
+    let producer = spawn_watched("producer", move || {
+        for _ in 0..count {
+            tx.send(()).unwrap();
+        }
+    });
+    let consumer = spawn_watched("consumer", move || rx.iter().count());
+    producer.join();
+    assert_eq!(consumer.join(), count);
+}
