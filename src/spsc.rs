@@ -46,6 +46,7 @@
 use std::cell::Cell;
 use std::fmt;
 use std::mem::MaybeUninit;
+use std::ptr::NonNull;
 use std::time::{Duration, Instant};
 
 use crossbeam_utils::CachePadded;
@@ -94,15 +95,16 @@ pub fn try_channel<T>(capacity: usize) -> Result<(Sender<T>, Receiver<T>), Capac
         receiver_waits: CachePadded::new(WaitQueue::new()),
         sender_waits: CachePadded::new(WaitQueue::new()),
         disconnected: AtomicBool::new(false),
-        capacity,
-        slots: uninit_slots(capacity),
+        ring: Ring::allocate(capacity),
     });
     let sender = Sender {
+        ring: shared.ring,
         shared: shared.clone(),
         tail: Cell::new(0),
         cached_head: Cell::new(0),
     };
     let receiver = Receiver {
+        ring: shared.ring,
         shared,
         head: Cell::new(0),
         cached_tail: Cell::new(0),
@@ -122,8 +124,8 @@ struct Shared<T> {
     sender_waits: CachePadded<WaitQueue>,
     /// Set by whichever endpoint drops first: to the survivor, its peer is gone.
     disconnected: AtomicBool,
-    capacity: usize,
-    slots: Box<[UnsafeCell<MaybeUninit<T>>]>,
+    /// The buffer; owned here, freed in `Drop`.
+    ring: Ring<T>,
 }
 
 // SAFETY: the slots are only touched by the one sender (free slots) and the one receiver
@@ -134,8 +136,96 @@ unsafe impl<T: Send> Send for Shared<T> {}
 unsafe impl<T: Send> Sync for Shared<T> {}
 
 impl<T> Shared<T> {
+    fn peer_is_gone(&self) -> bool {
+        // Acquire: pairs with the Release store in the peer's `Drop`, so everything the peer
+        // published before dropping (its last `tail`, for the receiver) is visible after.
+        self.disconnected.load(Ordering::Acquire)
+    }
+
+    /// Marks this endpoint gone and wakes its peer, which may be parked waiting for it.
+    fn disconnect(&self, peer_waits: &WaitQueue) {
+        // Release: pairs with the Acquire load in `peer_is_gone`.
+        self.disconnected.store(true, Ordering::Release);
+        if !cfg!(verisync_mutant = "spsc_disconnect_no_wake") {
+            peer_waits.notify_all();
+        }
+    }
+}
+
+impl<T> Drop for Shared<T> {
+    fn drop(&mut self) {
+        let ring = self.ring;
+        // Relaxed: both endpoints are gone; the Arc's final decrement synchronizes with their
+        // drops, so their last stores are visible here.
+        let tail = self.tail.load(Ordering::Relaxed);
+        let mut position = self.head.load(Ordering::Relaxed);
+        let unfreed = |position: usize| {
+            if cfg!(verisync_mutant = "spsc_drop_wrapped_leak") {
+                position < tail
+            } else {
+                position != tail
+            }
+        };
+        while unfreed(position) {
+            // SAFETY: slots in [head, tail) hold values the receiver never took; nobody else
+            // can reach them any more, and each is dropped once as `position` moves on.
+            ring.slot(position)
+                .with_mut(|slot| unsafe { (*slot).assume_init_drop() });
+            position = ring.advance(position, 1);
+        }
+        // SAFETY: `ring.slots` came from `Box::into_raw` of a slice of `capacity` slots in
+        // `try_channel`, and this is the one place that frees it, after its last use.
+        drop(unsafe { Box::from_raw(ring.as_slice_ptr()) });
+    }
+}
+
+/// The buffer and its position arithmetic. Each endpoint keeps a copy, so its hot path reaches
+/// the slots without going through the `Arc`.
+///
+/// Positions run over `0..2 * capacity`: position `p` lives in slot `p % capacity`, and
+/// `tail - head` (mod `2 * capacity`) tells a full buffer from an empty one.
+struct Ring<T> {
+    slots: NonNull<UnsafeCell<MaybeUninit<T>>>,
+    capacity: usize,
+}
+
+// SAFETY: a `Ring` is a view of a buffer whose values move between the two endpoints' threads
+// (so `T: Send`); which slots each copy may touch is governed by `head` and `tail`.
+unsafe impl<T: Send> Send for Ring<T> {}
+
+impl<T> Clone for Ring<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for Ring<T> {}
+
+impl<T> Ring<T> {
+    fn allocate(capacity: usize) -> Self {
+        let slots = Box::into_raw(uninit_slots::<T>(capacity));
+        Self {
+            // SAFETY: `Box::into_raw` never returns null.
+            slots: unsafe { NonNull::new_unchecked(slots.cast()) },
+            capacity,
+        }
+    }
+
+    fn as_slice_ptr(self) -> *mut [UnsafeCell<MaybeUninit<T>>] {
+        std::ptr::slice_from_raw_parts_mut(self.slots.as_ptr(), self.capacity)
+    }
+
+    /// The slot at `index` (`index < capacity`).
+    fn slot_at(&self, index: usize) -> &UnsafeCell<MaybeUninit<T>> {
+        debug_assert!(index < self.capacity);
+        // SAFETY: `index` is in bounds, and the buffer lives as long as the `Shared` that owns
+        // it, which outlives every endpoint (and so every `&self` of a copy) that holds an `Arc`
+        // to it.
+        unsafe { &*self.slots.as_ptr().add(index) }
+    }
+
     fn slot(&self, position: usize) -> &UnsafeCell<MaybeUninit<T>> {
-        &self.slots[self.index(position)]
+        self.slot_at(self.index(position))
     }
 
     /// The slot index of `position`.
@@ -175,50 +265,13 @@ impl<T> Shared<T> {
         }
     }
 
-    fn is_full(&self, head: usize, tail: usize) -> bool {
+    fn free_slots(&self, head: usize, tail: usize) -> usize {
         let used = self.distance(head, tail);
         if cfg!(verisync_mutant = "spsc_full_off_by_one") {
-            used > self.capacity
+            // One slot too many: lets a send overwrite the oldest unread value.
+            self.capacity + 1 - used
         } else {
-            used == self.capacity
-        }
-    }
-
-    fn peer_is_gone(&self) -> bool {
-        // Acquire: pairs with the Release store in the peer's `Drop`, so everything the peer
-        // published before dropping (its last `tail`, for the receiver) is visible after.
-        self.disconnected.load(Ordering::Acquire)
-    }
-
-    /// Marks this endpoint gone and wakes its peer, which may be parked waiting for it.
-    fn disconnect(&self, peer_waits: &WaitQueue) {
-        // Release: pairs with the Acquire load in `peer_is_gone`.
-        self.disconnected.store(true, Ordering::Release);
-        if !cfg!(verisync_mutant = "spsc_disconnect_no_wake") {
-            peer_waits.notify_all();
-        }
-    }
-}
-
-impl<T> Drop for Shared<T> {
-    fn drop(&mut self) {
-        // Relaxed: both endpoints are gone; the Arc's final decrement synchronizes with their
-        // drops, so their last stores are visible here.
-        let tail = self.tail.load(Ordering::Relaxed);
-        let mut position = self.head.load(Ordering::Relaxed);
-        let unfreed = |position: usize| {
-            if cfg!(verisync_mutant = "spsc_drop_wrapped_leak") {
-                position < tail
-            } else {
-                position != tail
-            }
-        };
-        while unfreed(position) {
-            // SAFETY: slots in [head, tail) hold values the receiver never took; nobody else
-            // can reach them any more, and each is dropped once as `position` moves on.
-            self.slot(position)
-                .with_mut(|slot| unsafe { (*slot).assume_init_drop() });
-            position = self.advance(position, 1);
+            self.capacity - used
         }
     }
 }
@@ -233,6 +286,7 @@ impl<T> Drop for Shared<T> {
 /// ```
 pub struct Sender<T> {
     shared: Arc<Shared<T>>,
+    ring: Ring<T>,
     /// Our own position: the shared `tail` always equals it between calls.
     tail: Cell<usize>,
     /// The receiver's position as last loaded; it only ever lags the real one.
@@ -257,20 +311,21 @@ impl<T> Sender<T> {
     /// assert_eq!(tx.try_send(3), Err(TrySendError::Disconnected(3)));
     /// ```
     pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
-        let shared = &*self.shared;
-        if shared.peer_is_gone() {
+        if self.shared.peer_is_gone() {
             return Err(TrySendError::Disconnected(value));
         }
         let tail = self.tail.get();
-        if shared.is_full(self.cached_head.get(), tail) && shared.is_full(self.load_head(), tail) {
+        let ring = &self.ring;
+        if ring.free_slots(self.cached_head.get(), tail) == 0
+            && ring.free_slots(self.load_head(), tail) == 0
+        {
             return Err(TrySendError::Full(value));
         }
         // SAFETY: the slot at `tail` is free: the receiver released it (the Acquire load of
         // `head` saw that) and will not read it until we publish the new `tail`.
-        shared
-            .slot(tail)
+        ring.slot(tail)
             .with_mut(|slot| unsafe { (*slot).write(value) });
-        self.publish(shared.advance(tail, 1));
+        self.publish(ring.advance(tail, 1));
         Ok(())
     }
 
@@ -356,14 +411,14 @@ impl<T> Sender<T> {
     /// ```
     pub fn write_chunk(&mut self, max: usize) -> WriteChunk<'_, T> {
         let tail = self.tail.get();
-        let mut free = self.shared.capacity - self.shared.distance(self.cached_head.get(), tail);
+        let mut free = self.ring.free_slots(self.cached_head.get(), tail);
         if free < max {
-            free = self.shared.capacity - self.shared.distance(self.load_head(), tail);
+            free = self.ring.free_slots(self.load_head(), tail);
         }
         WriteChunk {
             len: free.min(max),
             written: 0,
-            index: self.shared.index(tail),
+            index: self.ring.index(tail),
             sender: self,
         }
     }
@@ -376,7 +431,7 @@ impl<T> Sender<T> {
     /// assert_eq!(tx.capacity(), 10);
     /// ```
     pub fn capacity(&self) -> usize {
-        self.shared.capacity
+        self.ring.capacity
     }
 
     /// The number of free slots right now (the receiver may free more at any moment).
@@ -388,7 +443,7 @@ impl<T> Sender<T> {
     /// assert_eq!(tx.slots(), 2);
     /// ```
     pub fn slots(&self) -> usize {
-        self.shared.capacity - self.shared.distance(self.load_head(), self.tail.get())
+        self.ring.free_slots(self.load_head(), self.tail.get())
     }
 
     /// Whether the buffer is full right now.
@@ -450,7 +505,7 @@ impl<T> Drop for Sender<T> {
 impl<T> fmt::Debug for Sender<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Sender")
-            .field("capacity", &self.shared.capacity)
+            .field("capacity", &self.ring.capacity)
             .finish_non_exhaustive()
     }
 }
@@ -543,11 +598,12 @@ impl<T> WriteChunk<'_, T> {
 
     /// Writes into the next slot; the caller has checked that the chunk has one left.
     fn write_next(&mut self, value: T) {
-        let shared = &*self.sender.shared;
+        let ring = &self.sender.ring;
         // SAFETY: `write_chunk` saw this slot released by the receiver, which will not read it
         // before our drop publishes it; `index` only moves on, so each slot is written once.
-        shared.slots[self.index].with_mut(|slot| unsafe { (*slot).write(value) });
-        self.index = shared.next_index(self.index);
+        ring.slot_at(self.index)
+            .with_mut(|slot| unsafe { (*slot).write(value) });
+        self.index = ring.next_index(self.index);
         self.written += 1;
     }
 }
@@ -557,7 +613,7 @@ impl<T> Drop for WriteChunk<'_, T> {
         if self.written > 0 {
             let tail = self
                 .sender
-                .shared
+                .ring
                 .advance(self.sender.tail.get(), self.written);
             self.sender.publish(tail);
         }
@@ -585,6 +641,7 @@ impl<T> fmt::Debug for WriteChunk<'_, T> {
 /// ```
 pub struct Receiver<T> {
     shared: Arc<Shared<T>>,
+    ring: Ring<T>,
     /// Our own position: the shared `head` always equals it between calls.
     head: Cell<usize>,
     /// The sender's position as last loaded; it only ever lags the real one.
@@ -612,13 +669,13 @@ impl<T> Receiver<T> {
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
         let head = self.head.get();
         self.check_ready(head)?;
-        let shared = &*self.shared;
         // SAFETY: `head != tail`, so the slot holds a value the sender published (the Acquire
         // load of `tail` saw it) and will not touch until we release it; we read it once.
-        let value = shared
+        let value = self
+            .ring
             .slot(head)
             .with(|slot| unsafe { (*slot).assume_init_read() });
-        self.release(shared.advance(head, 1));
+        self.release(self.ring.advance(head, 1));
         Ok(value)
     }
 
@@ -688,7 +745,7 @@ impl<T> Receiver<T> {
         // SAFETY: the slot holds a published value that stays put while `&mut self` is
         // borrowed, because only this receiver can release it.
         Some(
-            self.shared
+            self.ring
                 .slot(head)
                 .with(|slot| unsafe { (*slot).assume_init_ref() }),
         )
@@ -711,14 +768,14 @@ impl<T> Receiver<T> {
     /// ```
     pub fn read_chunk(&mut self, max: usize) -> ReadChunk<'_, T> {
         let head = self.head.get();
-        let mut ready = self.shared.distance(head, self.cached_tail.get());
+        let mut ready = self.ring.distance(head, self.cached_tail.get());
         if ready < max {
-            ready = self.shared.distance(head, self.load_tail());
+            ready = self.ring.distance(head, self.load_tail());
         }
         ReadChunk {
             len: ready.min(max),
             taken: 0,
-            index: self.shared.index(head),
+            index: self.ring.index(head),
             receiver: self,
         }
     }
@@ -762,7 +819,7 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.len(), 1);
     /// ```
     pub fn len(&self) -> usize {
-        self.shared.distance(self.head.get(), self.load_tail())
+        self.ring.distance(self.head.get(), self.load_tail())
     }
 
     /// Whether nothing is buffered right now.
@@ -784,7 +841,7 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.capacity(), 7);
     /// ```
     pub fn capacity(&self) -> usize {
-        self.shared.capacity
+        self.ring.capacity
     }
 
     /// Whether the sender has been dropped (values it sent may still be buffered).
@@ -851,7 +908,7 @@ impl<T> Drop for Receiver<T> {
 impl<T> fmt::Debug for Receiver<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Receiver")
-            .field("capacity", &self.shared.capacity)
+            .field("capacity", &self.ring.capacity)
             .finish_non_exhaustive()
     }
 }
@@ -885,11 +942,13 @@ impl<T> Iterator for ReadChunk<'_, T> {
         if self.taken == self.len {
             return None;
         }
-        let shared = &*self.receiver.shared;
+        let ring = &self.receiver.ring;
         // SAFETY: `read_chunk` saw this slot published by the sender, which will not reuse it
         // before our drop releases it; `index` only moves on, so each value is read once.
-        let value = shared.slots[self.index].with(|slot| unsafe { (*slot).assume_init_read() });
-        self.index = shared.next_index(self.index);
+        let value = ring
+            .slot_at(self.index)
+            .with(|slot| unsafe { (*slot).assume_init_read() });
+        self.index = ring.next_index(self.index);
         self.taken += 1;
         Some(value)
     }
@@ -907,7 +966,7 @@ impl<T> Drop for ReadChunk<'_, T> {
         if self.taken > 0 {
             let head = self
                 .receiver
-                .shared
+                .ring
                 .advance(self.receiver.head.get(), self.taken);
             self.receiver.release(head);
         }

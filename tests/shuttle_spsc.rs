@@ -22,7 +22,7 @@ use verisync::spsc;
 const VALUES: usize = 20;
 
 /// Executions per scheduler.
-const ITERATIONS: usize = 10_000;
+const ITERATIONS: usize = 50_000;
 
 /// PCT's bug depth: the number of priority change points per execution.
 const PCT_DEPTH: usize = 3;

@@ -1230,6 +1230,32 @@ fn concurrent_sender_drop_with_values_in_flight() {
 }
 
 #[test]
+fn concurrent_sender_drop_right_after_sending_loses_nothing() {
+    // The receiver polls while the sender sends and drops at once: a receiver that sees the
+    // disconnection must still see what was sent before it, even when its last look at the
+    // sender's position came just before the send.
+    for round in 0..scaled(2_000, 8) {
+        let sent = 1 + round % 2;
+        let (tx, rx) = channel(2);
+        let sender = spawn_watched("sender", move || {
+            for i in 0..sent {
+                tx.try_send(i).unwrap();
+            }
+        });
+        let mut received = Vec::new();
+        loop {
+            match rx.try_recv() {
+                Ok(v) => received.push(v),
+                Err(TryRecvError::Empty) => std::hint::spin_loop(),
+                Err(TryRecvError::Disconnected) => break,
+            }
+        }
+        sender.join();
+        assert_eq!(received, (0..sent).collect::<Vec<_>>(), "round {round}");
+    }
+}
+
+#[test]
 fn concurrent_receiver_drop_wakes_a_sender_blocked_in_send() {
     let (tx, rx) = channel(1);
     tx.send(1).unwrap();
