@@ -95,16 +95,16 @@ pub fn try_channel<T>(capacity: usize) -> Result<(Sender<T>, Receiver<T>), Capac
         receiver_waits: CachePadded::new(WaitQueue::new()),
         sender_waits: CachePadded::new(WaitQueue::new()),
         disconnected: AtomicBool::new(false),
-        ring: Ring::allocate(capacity),
+        buffer: Buffer(Ring::allocate(capacity)),
     });
     let sender = Sender {
-        ring: shared.ring,
+        ring: shared.buffer.0,
         shared: shared.clone(),
         tail: Cell::new(0),
         cached_head: Cell::new(0),
     };
     let receiver = Receiver {
-        ring: shared.ring,
+        ring: shared.buffer.0,
         shared,
         head: Cell::new(0),
         cached_tail: Cell::new(0),
@@ -124,8 +124,8 @@ struct Shared<T> {
     sender_waits: CachePadded<WaitQueue>,
     /// Set by whichever endpoint drops first: to the survivor, its peer is gone.
     disconnected: AtomicBool,
-    /// The buffer; owned here, freed in `Drop`.
-    ring: Ring<T>,
+    /// The slots, freed when both endpoints are gone.
+    buffer: Buffer<T>,
 }
 
 // SAFETY: the slots are only touched by the one sender (free slots) and the one receiver
@@ -154,28 +154,63 @@ impl<T> Shared<T> {
 
 impl<T> Drop for Shared<T> {
     fn drop(&mut self) {
-        let ring = self.ring;
         // Relaxed: both endpoints are gone; the Arc's final decrement synchronizes with their
         // drops, so their last stores are visible here.
         let tail = self.tail.load(Ordering::Relaxed);
-        let mut position = self.head.load(Ordering::Relaxed);
-        let unfreed = |position: usize| {
-            if cfg!(verisync_mutant = "spsc_drop_wrapped_leak") {
-                position < tail
-            } else {
-                position != tail
-            }
-        };
-        while unfreed(position) {
-            // SAFETY: slots in [head, tail) hold values the receiver never took; nobody else
-            // can reach them any more, and each is dropped once as `position` moves on.
-            ring.slot(position)
-                .with_mut(|slot| unsafe { (*slot).assume_init_drop() });
-            position = ring.advance(position, 1);
+        let head = self.head.load(Ordering::Relaxed);
+        drop_values(self.buffer.0, head, tail);
+        // `self.buffer` frees the memory next, even if a value's drop panicked.
+    }
+}
+
+/// Drops the values the receiver never took, positions `from..to`, carrying on past a
+/// panicking drop the way `Vec` does (a second panic aborts).
+fn drop_values<T>(ring: Ring<T>, from: usize, to: usize) {
+    /// Drops what is left if a value's drop unwinds.
+    struct Rest<T> {
+        ring: Ring<T>,
+        from: usize,
+        to: usize,
+    }
+    impl<T> Drop for Rest<T> {
+        fn drop(&mut self) {
+            drop_values(self.ring, self.from, self.to);
         }
-        // SAFETY: `ring.slots` came from `Box::into_raw` of a slice of `capacity` slots in
-        // `try_channel`, and this is the one place that frees it, after its last use.
-        drop(unsafe { Box::from_raw(ring.as_slice_ptr()) });
+    }
+
+    let unfreed = |position: usize| {
+        if cfg!(verisync_mutant = "spsc_drop_wrapped_leak") {
+            position < to
+        } else {
+            position != to
+        }
+    };
+    let mut position = from;
+    while unfreed(position) {
+        let rest = Rest {
+            ring,
+            from: ring.advance(position, 1),
+            to,
+        };
+        // SAFETY: slots in [head, tail) hold values the receiver never took; nobody else can
+        // reach them any more, and each is dropped once as `position` moves on.
+        ring.slot(position)
+            .with_mut(|slot| unsafe { (*slot).assume_init_drop() });
+        position = rest.from;
+        std::mem::forget(rest);
+    }
+}
+
+/// Owns the slots' memory: frees it, without touching the values, when the `Shared` goes.
+struct Buffer<T>(Ring<T>);
+
+impl<T> Drop for Buffer<T> {
+    fn drop(&mut self) {
+        let ring = self.0;
+        let slots = std::ptr::slice_from_raw_parts_mut(ring.slots.as_ptr(), ring.capacity);
+        // SAFETY: the slots came from `Box::into_raw` of a slice of `capacity` slots in
+        // `Ring::allocate`, and this is the one place that frees them, after their last use.
+        drop(unsafe { Box::from_raw(slots) });
     }
 }
 
@@ -209,10 +244,6 @@ impl<T> Ring<T> {
             slots: unsafe { NonNull::new_unchecked(slots.cast()) },
             capacity,
         }
-    }
-
-    fn as_slice_ptr(self) -> *mut [UnsafeCell<MaybeUninit<T>>] {
-        std::ptr::slice_from_raw_parts_mut(self.slots.as_ptr(), self.capacity)
     }
 
     /// The slot at `index` (`index < capacity`).
@@ -250,7 +281,7 @@ impl<T> Ring<T> {
     fn advance(&self, position: usize, count: usize) -> usize {
         let wrap = 2 * self.capacity;
         if count >= wrap - position {
-            position + count - wrap
+            position - (wrap - count)
         } else {
             position + count
         }
@@ -675,7 +706,8 @@ impl<T> Receiver<T> {
             .ring
             .slot(head)
             .with(|slot| unsafe { (*slot).assume_init_read() });
-        self.release(self.ring.advance(head, 1));
+        self.head.set(self.ring.advance(head, 1));
+        self.release();
         Ok(value)
     }
 
@@ -884,9 +916,14 @@ impl<T> Receiver<T> {
         }
     }
 
-    /// Hands the slots before `head` back to the sender and wakes it if it sleeps.
-    fn release(&self, head: usize) {
-        self.head.set(head);
+    /// Hands the slots before our position back to the sender and wakes it if it sleeps.
+    fn release(&self) {
+        self.publish_head();
+        self.shared.sender_waits.notify_all();
+    }
+
+    /// Stores our position in the shared `head`.
+    fn publish_head(&self) {
         let order = if cfg!(verisync_mutant = "spsc_relaxed_release") {
             Ordering::Relaxed
         } else {
@@ -894,13 +931,15 @@ impl<T> Receiver<T> {
         };
         // Release: pairs with the Acquire load in `Sender::load_head`, so our reads of the
         // released slots happen before the sender overwrites them.
-        self.shared.head.store(head, order);
-        self.shared.sender_waits.notify_all();
+        self.shared.head.store(self.head.get(), order);
     }
 }
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
+        // A leaked `ReadChunk` may have moved our position without publishing it; the values it
+        // took must not be dropped again with the buffer.
+        self.publish_head();
         self.shared.disconnect(&self.shared.sender_waits);
     }
 }
@@ -942,12 +981,15 @@ impl<T> Iterator for ReadChunk<'_, T> {
         if self.taken == self.len {
             return None;
         }
-        let ring = &self.receiver.ring;
+        let receiver = &*self.receiver;
+        let ring = &receiver.ring;
         // SAFETY: `read_chunk` saw this slot published by the sender, which will not reuse it
-        // before our drop releases it; `index` only moves on, so each value is read once.
+        // before the receiver releases it; the receiver's own position moves past it at once,
+        // so no later read (even after this chunk is leaked) takes the value again.
         let value = ring
             .slot_at(self.index)
             .with(|slot| unsafe { (*slot).assume_init_read() });
+        receiver.head.set(ring.advance(receiver.head.get(), 1));
         self.index = ring.next_index(self.index);
         self.taken += 1;
         Some(value)
@@ -964,11 +1006,7 @@ impl<T> ExactSizeIterator for ReadChunk<'_, T> {}
 impl<T> Drop for ReadChunk<'_, T> {
     fn drop(&mut self) {
         if self.taken > 0 {
-            let head = self
-                .receiver
-                .ring
-                .advance(self.receiver.head.get(), self.taken);
-            self.receiver.release(head);
+            self.receiver.release();
         }
     }
 }

@@ -14,8 +14,15 @@
 //! every step, because they refresh an endpoint's cached copy of its peer's position, and
 //! checking after every step would hide bugs in the stale-cache paths.
 //!
-//! Under Miri both tests are ignored (proptest's case generation and shrinking are far too slow
-//! there); `tests/spsc.rs` is the Miri suite.
+//! Case counts: 256 sequential, 64 threaded; `PROPTEST_CASES=N` overrides both (a deeper hunt).
+//!
+//! Under Miri both tests are ignored: 4 cases of each already take about 2 minutes there, so
+//! `tests/spsc.rs` is the Miri suite. A tiny Miri run by hand:
+//!
+//! ```text
+//! PROPTEST_CASES=4 MIRIFLAGS="-Zmiri-strict-provenance -Zmiri-env-forward=PROPTEST_CASES" \
+//!     cargo +nightly miri test --test model_spsc -- --include-ignored
+//! ```
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -636,12 +643,18 @@ fn threaded_case(
 // The properties
 // ---------------------------------------------------------------------------------------------
 
+/// `cases` cases, unless `PROPTEST_CASES` asks for another number (for a deeper hunt).
 fn config(cases: u32) -> ProptestConfig {
+    let default = ProptestConfig::default();
     ProptestConfig {
-        cases,
+        cases: if std::env::var_os("PROPTEST_CASES").is_some() {
+            default.cases
+        } else {
+            cases
+        },
         // Failures print the minimal case; no regression files written into the source tree.
         failure_persistence: None,
-        ..ProptestConfig::default()
+        ..default
     }
 }
 
