@@ -20,6 +20,11 @@
 //! makes every running thread of the process execute a full barrier. Where membarrier is not
 //! available (other systems, old kernels, Miri, loom, shuttle), both halves are `SeqCst` fences.
 //! The choice is made once, when a [`WaitQueue`] is created, before any thread can use it.
+//!
+//! loom checks the symmetric form (it has no membarrier). The asymmetric form is sound by the
+//! kernel's guarantee that, when membarrier returns, every other running thread of the process
+//! has passed a full barrier, which is what a `SeqCst` fence at the notifier's compiler fence
+//! would have given; the native `concurrent_*` tests exercise it on Linux.
 
 use std::time::Instant;
 
