@@ -447,6 +447,7 @@ impl<T> Sender<T> {
             free = self.ring.free_slots(self.load_head(), tail);
         }
         WriteChunk {
+            ring: self.ring,
             len: free.min(max),
             written: 0,
             index: self.ring.index(tail),
@@ -555,6 +556,8 @@ impl<T> fmt::Debug for Sender<T> {
 /// ```
 pub struct WriteChunk<'a, T> {
     sender: &'a mut Sender<T>,
+    /// A copy of the sender's, so the write loop keeps it in registers.
+    ring: Ring<T>,
     len: usize,
     written: usize,
     /// The slot the next value goes to.
@@ -620,16 +623,30 @@ impl<T> WriteChunk<'_, T> {
     pub fn fill_from_iter(&mut self, iter: impl IntoIterator<Item = T>) -> usize {
         let before = self.written;
         let mut iter = iter.into_iter();
+        // One tight loop per contiguous run of slots: up to the end of the buffer, then from 0.
         while !self.is_empty() {
-            let Some(value) = iter.next() else { break };
-            self.write_next(value);
+            let run_end = self.ring.capacity.min(self.index + self.len());
+            while self.index < run_end {
+                let Some(value) = iter.next() else {
+                    return self.written - before;
+                };
+                // SAFETY: as in `write_next`; `index < capacity`.
+                self.ring
+                    .slot_at(self.index)
+                    .with_mut(|slot| unsafe { (*slot).write(value) });
+                self.index += 1;
+                self.written += 1;
+            }
+            if self.index == self.ring.capacity {
+                self.index = 0;
+            }
         }
         self.written - before
     }
 
     /// Writes into the next slot; the caller has checked that the chunk has one left.
     fn write_next(&mut self, value: T) {
-        let ring = &self.sender.ring;
+        let ring = self.ring;
         // SAFETY: `write_chunk` saw this slot released by the receiver, which will not read it
         // before our drop publishes it; `index` only moves on, so each slot is written once.
         ring.slot_at(self.index)
@@ -799,15 +816,18 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.len(), 2);
     /// ```
     pub fn read_chunk(&mut self, max: usize) -> ReadChunk<'_, T> {
+        let ring = self.ring;
         let head = self.head.get();
         let mut ready = self.ring.distance(head, self.cached_tail.get());
         if ready < max {
             ready = self.ring.distance(head, self.load_tail());
         }
         ReadChunk {
+            ring,
+            start: head,
             len: ready.min(max),
             taken: 0,
-            index: self.ring.index(head),
+            index: ring.index(head),
             receiver: self,
         }
     }
@@ -953,7 +973,9 @@ impl<T> fmt::Debug for Receiver<T> {
 }
 
 /// Values taken by [`Receiver::read_chunk`], yielded oldest first; the slots of the yielded
-/// ones are released when the chunk is dropped.
+/// ones are released when the chunk is dropped, and the values it did not yield stay queued.
+/// A chunk that is leaked (`mem::forget`) instead of dropped releases no slot, but no value it
+/// yielded is ever received again, and those it did not yield can still be received.
 ///
 /// # Examples
 /// ```
@@ -968,6 +990,10 @@ impl<T> fmt::Debug for Receiver<T> {
 /// ```
 pub struct ReadChunk<'a, T> {
     receiver: &'a mut Receiver<T>,
+    /// A copy of the receiver's, so the read loop keeps it in registers.
+    ring: Ring<T>,
+    /// The position of the chunk's first value.
+    start: usize,
     len: usize,
     taken: usize,
     /// The slot the next value comes from.
@@ -981,18 +1007,42 @@ impl<T> Iterator for ReadChunk<'_, T> {
         if self.taken == self.len {
             return None;
         }
-        let receiver = &*self.receiver;
-        let ring = &receiver.ring;
+        let ring = self.ring;
         // SAFETY: `read_chunk` saw this slot published by the sender, which will not reuse it
         // before the receiver releases it; the receiver's own position moves past it at once,
         // so no later read (even after this chunk is leaked) takes the value again.
         let value = ring
             .slot_at(self.index)
             .with(|slot| unsafe { (*slot).assume_init_read() });
-        receiver.head.set(ring.advance(receiver.head.get(), 1));
+        let head = &self.receiver.head;
+        head.set(ring.advance(head.get(), 1));
         self.index = ring.next_index(self.index);
         self.taken += 1;
         Some(value)
+    }
+
+    fn fold<B, F: FnMut(B, T) -> B>(mut self, init: B, mut f: F) -> B {
+        // `self` is consumed, so it cannot be leaked: its `Drop` (on return or unwinding from
+        // `f`) sets the receiver's position once instead of after every value.
+        let mut acc = init;
+        while self.taken < self.len {
+            let run_end = self.ring.capacity.min(self.index + (self.len - self.taken));
+            while self.index < run_end {
+                // SAFETY: as in `next`, and `index < capacity`; `taken` counts the value before
+                // `f` can unwind, so the drop never releases it twice or misses it.
+                let value = self
+                    .ring
+                    .slot_at(self.index)
+                    .with(|slot| unsafe { (*slot).assume_init_read() });
+                self.index += 1;
+                self.taken += 1;
+                acc = f(acc, value);
+            }
+            if self.index == self.ring.capacity {
+                self.index = 0;
+            }
+        }
+        acc
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -1006,7 +1056,10 @@ impl<T> ExactSizeIterator for ReadChunk<'_, T> {}
 impl<T> Drop for ReadChunk<'_, T> {
     fn drop(&mut self) {
         if self.taken > 0 {
-            self.receiver.release();
+            // `fold` leaves the receiver's position to be set here.
+            let receiver = &*self.receiver;
+            receiver.head.set(self.ring.advance(self.start, self.taken));
+            receiver.release();
         }
     }
 }
