@@ -194,8 +194,7 @@ fn drop_values<T>(ring: Ring<T>, from: usize, to: usize) {
         };
         // SAFETY: slots in [head, tail) hold values the receiver never took; nobody else can
         // reach them any more, and each is dropped once as `position` moves on.
-        ring.slot(position)
-            .with_mut(|slot| unsafe { (*slot).assume_init_drop() });
+        unsafe { ring.drop_value(ring.index(position)) };
         position = rest.from;
         std::mem::forget(rest);
     }
@@ -255,8 +254,45 @@ impl<T> Ring<T> {
         unsafe { &*self.slots.as_ptr().add(index) }
     }
 
-    fn slot(&self, position: usize) -> &UnsafeCell<MaybeUninit<T>> {
-        self.slot_at(self.index(position))
+    /// Moves `value` into the empty slot at `index`.
+    ///
+    /// # Safety
+    /// The caller owns the slot (no other thread may touch it until the caller publishes it)
+    /// and the slot holds no value.
+    unsafe fn write(&self, index: usize, value: T) {
+        // SAFETY: the caller owns the empty slot.
+        self.slot_at(index)
+            .with_mut(|slot| unsafe { (*slot).write(value) });
+    }
+
+    /// Moves the value out of the slot at `index`, leaving it empty.
+    ///
+    /// # Safety
+    /// The caller owns the slot, it holds a value, and nothing reads that value again.
+    unsafe fn take(&self, index: usize) -> T {
+        // SAFETY: the caller owns the filled slot and reads it this once.
+        self.slot_at(index)
+            .with(|slot| unsafe { (*slot).assume_init_read() })
+    }
+
+    /// Borrows the value in the slot at `index`.
+    ///
+    /// # Safety
+    /// The slot holds a value that nobody moves, drops or overwrites while the borrow lives.
+    unsafe fn peek(&self, index: usize) -> &T {
+        // SAFETY: the caller keeps the value in place for the borrow's lifetime.
+        self.slot_at(index)
+            .with(|slot| unsafe { (*slot).assume_init_ref() })
+    }
+
+    /// Drops the value in the slot at `index`, leaving it empty.
+    ///
+    /// # Safety
+    /// As for [`take`](Self::take).
+    unsafe fn drop_value(&self, index: usize) {
+        // SAFETY: the caller owns the filled slot and drops it this once.
+        self.slot_at(index)
+            .with_mut(|slot| unsafe { (*slot).assume_init_drop() });
     }
 
     /// The slot index of `position`.
@@ -354,8 +390,7 @@ impl<T> Sender<T> {
         }
         // SAFETY: the slot at `tail` is free: the receiver released it (the Acquire load of
         // `head` saw that) and will not read it until we publish the new `tail`.
-        ring.slot(tail)
-            .with_mut(|slot| unsafe { (*slot).write(value) });
+        unsafe { ring.write(ring.index(tail), value) };
         self.publish(ring.advance(tail, 1));
         Ok(())
     }
@@ -631,9 +666,7 @@ impl<T> WriteChunk<'_, T> {
                     return self.written - before;
                 };
                 // SAFETY: as in `write_next`; `index < capacity`.
-                self.ring
-                    .slot_at(self.index)
-                    .with_mut(|slot| unsafe { (*slot).write(value) });
+                unsafe { self.ring.write(self.index, value) };
                 self.index += 1;
                 self.written += 1;
             }
@@ -649,8 +682,7 @@ impl<T> WriteChunk<'_, T> {
         let ring = self.ring;
         // SAFETY: `write_chunk` saw this slot released by the receiver, which will not read it
         // before our drop publishes it; `index` only moves on, so each slot is written once.
-        ring.slot_at(self.index)
-            .with_mut(|slot| unsafe { (*slot).write(value) });
+        unsafe { ring.write(self.index, value) };
         self.index = ring.next_index(self.index);
         self.written += 1;
     }
@@ -719,10 +751,7 @@ impl<T> Receiver<T> {
         self.check_ready(head)?;
         // SAFETY: `head != tail`, so the slot holds a value the sender published (the Acquire
         // load of `tail` saw it) and will not touch until we release it; we read it once.
-        let value = self
-            .ring
-            .slot(head)
-            .with(|slot| unsafe { (*slot).assume_init_read() });
+        let value = unsafe { self.ring.take(self.ring.index(head)) };
         self.head.set(self.ring.advance(head, 1));
         self.release();
         Ok(value)
@@ -793,11 +822,7 @@ impl<T> Receiver<T> {
         self.check_ready(head).ok()?;
         // SAFETY: the slot holds a published value that stays put while `&mut self` is
         // borrowed, because only this receiver can release it.
-        Some(
-            self.ring
-                .slot(head)
-                .with(|slot| unsafe { (*slot).assume_init_ref() }),
-        )
+        Some(unsafe { self.ring.peek(self.ring.index(head)) })
     }
 
     /// Takes up to `max` values in one go: the returned chunk yields them oldest first, and
@@ -1011,9 +1036,7 @@ impl<T> Iterator for ReadChunk<'_, T> {
         // SAFETY: `read_chunk` saw this slot published by the sender, which will not reuse it
         // before the receiver releases it; the receiver's own position moves past it at once,
         // so no later read (even after this chunk is leaked) takes the value again.
-        let value = ring
-            .slot_at(self.index)
-            .with(|slot| unsafe { (*slot).assume_init_read() });
+        let value = unsafe { ring.take(self.index) };
         let head = &self.receiver.head;
         head.set(ring.advance(head.get(), 1));
         self.index = ring.next_index(self.index);
@@ -1030,10 +1053,7 @@ impl<T> Iterator for ReadChunk<'_, T> {
             while self.index < run_end {
                 // SAFETY: as in `next`, and `index < capacity`; `taken` counts the value before
                 // `f` can unwind, so the drop never releases it twice or misses it.
-                let value = self
-                    .ring
-                    .slot_at(self.index)
-                    .with(|slot| unsafe { (*slot).assume_init_read() });
+                let value = unsafe { self.ring.take(self.index) };
                 self.index += 1;
                 self.taken += 1;
                 acc = f(acc, value);

@@ -13,53 +13,12 @@
 //! --target-dir target/loom --test loom_park`.
 #![cfg(verisync_loom)]
 
-use std::sync::Arc as StdArc;
-use std::sync::atomic::{AtomicUsize as StdAtomicUsize, Ordering::Relaxed};
+#[path = "support/loom.rs"]
+mod support;
 
 use loom::thread;
+use support::{Tracked, assert_each_dropped_once, drop_counters, explore};
 use verisync::spsc;
-
-/// Runs `model` under loom, then fails unless loom explored more than `min` executions.
-fn explore(name: &str, min: usize, model: impl Fn() + Sync + Send + 'static) {
-    // A std atomic outside loom's view: it counts executions and takes no part in the model.
-    let executions = StdArc::new(StdAtomicUsize::new(0));
-    let counter = executions.clone();
-    loom::model(move || {
-        counter.fetch_add(1, Relaxed);
-        model();
-    });
-    let executions = executions.load(Relaxed);
-    println!("{name}: loom explored {executions} executions");
-    assert!(
-        executions > min,
-        "{name}: loom explored only {executions} executions (want more than {min})"
-    );
-}
-
-/// A payload that records its own drop in a per-value counter shared with the model.
-///
-/// The counters are std atomics: they only count and never synchronize the model's threads.
-struct Tracked {
-    id: usize,
-    drops: StdArc<Vec<StdAtomicUsize>>,
-}
-
-impl Drop for Tracked {
-    fn drop(&mut self) {
-        self.drops[self.id].fetch_add(1, Relaxed);
-    }
-}
-
-/// Asserts that every one of the model's values was dropped exactly once.
-fn assert_each_dropped_once(drops: &[StdAtomicUsize]) {
-    for (id, count) in drops.iter().enumerate() {
-        assert_eq!(
-            count.load(Relaxed),
-            1,
-            "value {id} dropped the wrong number of times"
-        );
-    }
-}
 
 /// The receiver blocks on an empty channel twice while the sender sends two values: each
 /// `send` must wake a receiver that parked, whichever side of the fence pair it was on.
@@ -126,7 +85,7 @@ fn blocked_recv_woken_by_sender_drop() {
 #[test]
 fn blocked_send_woken_by_receiver_drop() {
     explore("blocked_send_woken_by_receiver_drop", 10, || {
-        let drops = StdArc::new(vec![StdAtomicUsize::new(0), StdAtomicUsize::new(0)]);
+        let drops = drop_counters(2);
         let (tx, rx) = spsc::channel::<Tracked>(1);
         let counters = drops.clone();
         let producer = thread::spawn(move || {

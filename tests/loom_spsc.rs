@@ -11,63 +11,17 @@
 //! --target-dir target/loom --test loom_spsc`.
 #![cfg(verisync_loom)]
 
-use std::sync::Arc as StdArc;
-use std::sync::atomic::{AtomicUsize as StdAtomicUsize, Ordering::Relaxed};
+#[path = "support/loom.rs"]
+mod support;
 
 use loom::thread;
+use support::{Tracked, assert_each_dropped_once, drop_counters, explore};
 use verisync::spsc::{self, Receiver, Sender, TryRecvError, TrySendError};
 
 /// How often a try-op retry loop yields before the model calls it a livelock. loom never
 /// reschedules a yielded thread before its peer has taken a step, so a correct channel needs
 /// only a handful of rounds.
 const RETRIES: usize = 50;
-
-/// Runs `model` under loom, then fails unless loom explored more than `min` executions.
-fn explore(name: &str, min: usize, model: impl Fn() + Sync + Send + 'static) {
-    // A std atomic outside loom's view: it counts executions and takes no part in the model.
-    let executions = StdArc::new(StdAtomicUsize::new(0));
-    let counter = executions.clone();
-    loom::model(move || {
-        counter.fetch_add(1, Relaxed);
-        model();
-    });
-    let executions = executions.load(Relaxed);
-    println!("{name}: loom explored {executions} executions");
-    assert!(
-        executions > min,
-        "{name}: loom explored only {executions} executions (want more than {min})"
-    );
-}
-
-/// A payload that records its own drop in a per-value counter shared with the model.
-///
-/// The counters are std atomics: they only count and never synchronize the model's threads.
-struct Tracked {
-    id: usize,
-    drops: StdArc<Vec<StdAtomicUsize>>,
-}
-
-impl Drop for Tracked {
-    fn drop(&mut self) {
-        self.drops[self.id].fetch_add(1, Relaxed);
-    }
-}
-
-/// One drop counter per value the model may create.
-fn drop_counters(values: usize) -> StdArc<Vec<StdAtomicUsize>> {
-    StdArc::new((0..values).map(|_| StdAtomicUsize::new(0)).collect())
-}
-
-/// Asserts that every one of the model's values was dropped exactly once.
-fn assert_each_dropped_once(drops: &[StdAtomicUsize]) {
-    for (id, count) in drops.iter().enumerate() {
-        assert_eq!(
-            count.load(Relaxed),
-            1,
-            "value {id} dropped the wrong number of times"
-        );
-    }
-}
 
 /// `try_send` until it succeeds, yielding to the receiver while the buffer is full.
 fn send_retrying<T>(tx: &Sender<T>, mut value: T) {

@@ -1,0 +1,52 @@
+//! Helpers shared by the loom models (`tests/loom_*.rs`, which include this file with
+//! `#[path]`): an exploration counter and a drop-counting payload.
+
+use std::sync::Arc as StdArc;
+use std::sync::atomic::{AtomicUsize as StdAtomicUsize, Ordering::Relaxed};
+
+/// Runs `model` under loom, then fails unless loom explored more than `min` executions.
+pub fn explore(name: &str, min: usize, model: impl Fn() + Sync + Send + 'static) {
+    // A std atomic outside loom's view: it counts executions and takes no part in the model.
+    let executions = StdArc::new(StdAtomicUsize::new(0));
+    let counter = executions.clone();
+    loom::model(move || {
+        counter.fetch_add(1, Relaxed);
+        model();
+    });
+    let executions = executions.load(Relaxed);
+    println!("{name}: loom explored {executions} executions");
+    assert!(
+        executions > min,
+        "{name}: loom explored only {executions} executions (want more than {min})"
+    );
+}
+
+/// A payload that records its own drop in a per-value counter shared with the model.
+///
+/// The counters are std atomics: they only count and never synchronize the model's threads.
+pub struct Tracked {
+    pub id: usize,
+    pub drops: StdArc<Vec<StdAtomicUsize>>,
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.drops[self.id].fetch_add(1, Relaxed);
+    }
+}
+
+/// One drop counter per value the model may create.
+pub fn drop_counters(values: usize) -> StdArc<Vec<StdAtomicUsize>> {
+    StdArc::new((0..values).map(|_| StdAtomicUsize::new(0)).collect())
+}
+
+/// Asserts that every one of the model's values was dropped exactly once.
+pub fn assert_each_dropped_once(drops: &[StdAtomicUsize]) {
+    for (id, count) in drops.iter().enumerate() {
+        assert_eq!(
+            count.load(Relaxed),
+            1,
+            "value {id} dropped the wrong number of times"
+        );
+    }
+}
