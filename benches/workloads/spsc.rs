@@ -27,6 +27,30 @@ pub const CAPACITY: usize = 1024;
 /// Largest chunk or slice a batch case moves at once.
 pub const BATCH: usize = 256;
 
+/// Moves `items` values through the blocking channel that `$new(CAPACITY)` builds: `send` on
+/// the producer, `recv` on the consumer. A macro, not a function: the peers share the method
+/// names but no trait.
+macro_rules! blocking_pair {
+    ($items:expr, $placement:expr, $new:path) => {{
+        let items: u64 = $items;
+        let (tx, rx) = $new(CAPACITY);
+        run_pair(
+            items,
+            $placement,
+            move || {
+                for value in 0..items {
+                    tx.send(value).expect("receiver gone");
+                }
+            },
+            move || {
+                (0..items).fold(0u64, |sum, _| {
+                    sum.wrapping_add(rx.recv().expect("sender gone"))
+                })
+            },
+        )
+    }};
+}
+
 /// The SPSC workloads, in table order.
 pub fn workloads() -> Vec<Workload> {
     vec![
@@ -37,18 +61,26 @@ pub fn workloads() -> Vec<Workload> {
             cases: vec![
                 case("verisync try_send/try_recv", pair_verisync_try),
                 case("verisync send/recv", |n| {
-                    pair_verisync_blocking(n, Placement::Free)
+                    blocking_pair!(n, Placement::Free, verisync::spsc::channel)
                 }),
                 case("verisync chunks", pair_verisync_chunks),
-                case("std sync_channel", |n| pair_std(n, Placement::Free)),
+                case("std sync_channel", |n| {
+                    blocking_pair!(n, Placement::Free, std::sync::mpsc::sync_channel)
+                }),
                 case("rtrb", pair_rtrb),
                 case("rtrb chunks", pair_rtrb_chunks),
                 case("ringbuf", pair_ringbuf),
                 case("ringbuf slices", pair_ringbuf_slices),
                 case("crossbeam ArrayQueue", pair_array_queue),
-                case("crossbeam-channel", |n| pair_crossbeam(n, Placement::Free)),
-                case("kanal", |n| pair_kanal(n, Placement::Free)),
-                case("flume", |n| pair_flume(n, Placement::Free)),
+                case("crossbeam-channel", |n| {
+                    blocking_pair!(n, Placement::Free, crossbeam_channel::bounded)
+                }),
+                case("kanal", |n| {
+                    blocking_pair!(n, Placement::Free, kanal::bounded)
+                }),
+                case("flume", |n| {
+                    blocking_pair!(n, Placement::Free, flume::bounded)
+                }),
             ],
         },
         Workload {
@@ -72,14 +104,20 @@ pub fn workloads() -> Vec<Workload> {
             items: 1 << 20,
             cases: vec![
                 case("verisync send/recv", |n| {
-                    pair_verisync_blocking(n, Placement::OneCpu)
+                    blocking_pair!(n, Placement::OneCpu, verisync::spsc::channel)
                 }),
-                case("std sync_channel", |n| pair_std(n, Placement::OneCpu)),
+                case("std sync_channel", |n| {
+                    blocking_pair!(n, Placement::OneCpu, std::sync::mpsc::sync_channel)
+                }),
                 case("crossbeam-channel", |n| {
-                    pair_crossbeam(n, Placement::OneCpu)
+                    blocking_pair!(n, Placement::OneCpu, crossbeam_channel::bounded)
                 }),
-                case("kanal", |n| pair_kanal(n, Placement::OneCpu)),
-                case("flume", |n| pair_flume(n, Placement::OneCpu)),
+                case("kanal", |n| {
+                    blocking_pair!(n, Placement::OneCpu, kanal::bounded)
+                }),
+                case("flume", |n| {
+                    blocking_pair!(n, Placement::OneCpu, flume::bounded)
+                }),
             ],
         },
     ]
@@ -157,24 +195,6 @@ fn pair_verisync_try(items: u64) -> Duration {
     )
 }
 
-fn pair_verisync_blocking(items: u64, placement: Placement) -> Duration {
-    let (tx, rx) = verisync::spsc::channel::<u64>(CAPACITY);
-    run_pair(
-        items,
-        placement,
-        move || {
-            for value in 0..items {
-                tx.send(value).expect("receiver gone");
-            }
-        },
-        move || {
-            (0..items).fold(0u64, |sum, _| {
-                sum.wrapping_add(rx.recv().expect("sender gone"))
-            })
-        },
-    )
-}
-
 fn pair_verisync_chunks(items: u64) -> Duration {
     let (mut tx, mut rx) = verisync::spsc::channel::<u64>(CAPACITY);
     run_pair(
@@ -207,24 +227,6 @@ fn pair_verisync_chunks(items: u64) -> Duration {
                 idle = Idle::default();
             }
             sum
-        },
-    )
-}
-
-fn pair_std(items: u64, placement: Placement) -> Duration {
-    let (tx, rx) = std::sync::mpsc::sync_channel::<u64>(CAPACITY);
-    run_pair(
-        items,
-        placement,
-        move || {
-            for value in 0..items {
-                tx.send(value).expect("receiver gone");
-            }
-        },
-        move || {
-            (0..items).fold(0u64, |sum, _| {
-                sum.wrapping_add(rx.recv().expect("sender gone"))
-            })
         },
     )
 }
@@ -354,60 +356,6 @@ fn pair_array_queue(items: u64) -> Duration {
             }
         },
         move || (0..items).fold(0u64, |sum, _| sum.wrapping_add(retry(|| rx.pop()))),
-    )
-}
-
-fn pair_crossbeam(items: u64, placement: Placement) -> Duration {
-    let (tx, rx) = crossbeam_channel::bounded::<u64>(CAPACITY);
-    run_pair(
-        items,
-        placement,
-        move || {
-            for value in 0..items {
-                tx.send(value).expect("receiver gone");
-            }
-        },
-        move || {
-            (0..items).fold(0u64, |sum, _| {
-                sum.wrapping_add(rx.recv().expect("sender gone"))
-            })
-        },
-    )
-}
-
-fn pair_kanal(items: u64, placement: Placement) -> Duration {
-    let (tx, rx) = kanal::bounded::<u64>(CAPACITY);
-    run_pair(
-        items,
-        placement,
-        move || {
-            for value in 0..items {
-                tx.send(value).expect("receiver gone");
-            }
-        },
-        move || {
-            (0..items).fold(0u64, |sum, _| {
-                sum.wrapping_add(rx.recv().expect("sender gone"))
-            })
-        },
-    )
-}
-
-fn pair_flume(items: u64, placement: Placement) -> Duration {
-    let (tx, rx) = flume::bounded::<u64>(CAPACITY);
-    run_pair(
-        items,
-        placement,
-        move || {
-            for value in 0..items {
-                tx.send(value).expect("receiver gone");
-            }
-        },
-        move || {
-            (0..items).fold(0u64, |sum, _| {
-                sum.wrapping_add(rx.recv().expect("sender gone"))
-            })
-        },
     )
 }
 
