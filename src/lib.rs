@@ -7,6 +7,7 @@
 //! | module | what it is | progress |
 //! |---|---|---|
 //! | [`spsc`] | bounded single-producer single-consumer channel with batch chunks | wait-free `try_`/chunk ops; blocking ops park |
+//! | [`bounded_log`] | keeps the newest N items pushed by any number of threads; snapshots and cursors for readers | lock-free `push`; wait-free `snapshot`/`read_since` |
 //!
 //! Channels use std's names and error types ([`error`]), so code written against
 //! `std::sync::mpsc::sync_channel` switches with no renames.
@@ -22,6 +23,7 @@
 //! assert_eq!(rx.iter().sum::<u64>(), 999 * 1000 / 2);
 //! ```
 
+pub mod bounded_log;
 pub mod error;
 mod park;
 pub mod spsc;
