@@ -17,6 +17,8 @@
 use std::io::Write;
 use std::time::Duration;
 
+#[path = "../benches/workloads/bounded_log.rs"]
+mod bounded_log;
 #[path = "../benches/workloads/common.rs"]
 mod common;
 #[path = "../benches/workloads/spsc.rs"]
@@ -32,6 +34,7 @@ const RUNS: usize = 7;
 fn all_workloads() -> Vec<Workload> {
     let mut workloads = Vec::new();
     workloads.extend(spsc::workloads());
+    workloads.extend(bounded_log::workloads());
     workloads
 }
 

@@ -276,7 +276,9 @@ impl<T> BoundedLog<T> {
     /// Installs `node` (sequence number `seq`) in its slot and retires what it replaced.
     fn install(&self, seq: u64, node: *mut Node<T>) {
         let slot = self.slot(seq);
-        let mut hand = node;
+        // The node to install and its sequence number. Once installed, another writer may
+        // unlink and free it at any moment, so its number is kept here, never read back.
+        let (mut hand, mut hand_seq) = (node, seq);
         // Relaxed: only the first expected value of the compare-and-swap below, which reads
         // the slot again; it is never dereferenced.
         let mut current = slot.load(Ordering::Relaxed);
@@ -300,9 +302,9 @@ impl<T> BoundedLog<T> {
                 return;
             }
             // We unlinked `current`: no other writer can reach it any more, so it is ours.
-            // SAFETY: we own both nodes.
-            let displaced_is_newer = unsafe { seq_of(current) > seq_of(hand) };
-            if !displaced_is_newer || cfg!(verisync_mutant = "bounded_log_lapped_overwrites") {
+            // SAFETY: we own `current`.
+            let current_seq = unsafe { seq_of(current) };
+            if current_seq < hand_seq || cfg!(verisync_mutant = "bounded_log_lapped_overwrites") {
                 self.retire(current, seq);
                 return;
             }
@@ -311,7 +313,7 @@ impl<T> BoundedLog<T> {
             if hand == node {
                 self.lapped.fetch_add(1, Ordering::Relaxed);
             }
-            hand = current;
+            (hand, hand_seq) = (current, current_seq);
             // Relaxed: as above.
             current = slot.load(Ordering::Relaxed);
         }

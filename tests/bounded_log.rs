@@ -129,7 +129,12 @@ fn new_panics_on_capacity_too_large() {
 
 #[test]
 fn capacity_is_exact() {
-    for capacity in [1, 2, 3, 5, 7, 100, 1000] {
+    let capacities: &[usize] = if cfg!(miri) {
+        &[1, 2, 3, 5, 7]
+    } else {
+        &[1, 2, 3, 5, 7, 100, 1000]
+    };
+    for &capacity in capacities {
         let log = BoundedLog::new(capacity);
         assert_eq!(log.capacity(), capacity);
         for value in 0..3 * capacity as u64 {

@@ -1,0 +1,242 @@
+//! loom models of the bounded log: two writers and one reader at capacity 1 and 2, with
+//! snapshots, cursor reads, lapped writers and the reclamation of evicted values.
+//!
+//! loom explores every interleaving (up to `LOOM_MAX_PREEMPTIONS`) and every reordering the
+//! C11 memory model allows. Every value lives in a loom `UnsafeCell`: a reader's clone that is
+//! not ordered before the value's drop (a free before the grace period ends, a missing fence)
+//! is reported as a causality violation, and so is a read of a node not yet published. The
+//! main thread of each model only creates the log, spawns the roles and joins them; invariants
+//! are asserted after the joins. Every model also counts its executions and fails if loom
+//! explored only a trivial number of them.
+//!
+//! Run: `RUSTFLAGS="--cfg verisync_loom" LOOM_MAX_PREEMPTIONS=3 cargo test --release
+//! --target-dir target/loom --test loom_bounded_log`.
+#![cfg(verisync_loom)]
+
+#[path = "support/loom.rs"]
+mod support;
+
+use std::sync::Arc as StdArc;
+use std::sync::atomic::{AtomicUsize as StdAtomicUsize, Ordering::Relaxed};
+
+use loom::sync::Arc;
+use loom::thread;
+use support::{assert_each_dropped_once, drop_counters, explore};
+use verisync::bounded_log::{BoundedLog, Read};
+
+/// A payload that records the drop of the original (not of clones) in a per-value counter.
+struct Value {
+    id: usize,
+    original: bool,
+    drops: StdArc<Vec<StdAtomicUsize>>,
+}
+
+impl Value {
+    fn new(id: usize, drops: &StdArc<Vec<StdAtomicUsize>>) -> Self {
+        Value {
+            id,
+            original: true,
+            drops: drops.clone(),
+        }
+    }
+}
+
+impl Clone for Value {
+    fn clone(&self) -> Self {
+        Value {
+            id: self.id,
+            original: false,
+            drops: self.drops.clone(),
+        }
+    }
+}
+
+impl Drop for Value {
+    fn drop(&mut self) {
+        if self.original {
+            self.drops[self.id].fetch_add(1, Relaxed);
+        }
+    }
+}
+
+/// The value id writer `writer` pushes as its `i`-th: writers own disjoint id ranges.
+fn id_of(writer: usize, i: usize, per_writer: usize) -> usize {
+    writer * per_writer + i
+}
+
+/// Spawns two writers that push `per_writer` values each; they return `(id, seq)` pairs.
+fn spawn_writers(
+    log: &Arc<BoundedLog<Value>>,
+    per_writer: usize,
+    drops: &StdArc<Vec<StdAtomicUsize>>,
+) -> Vec<thread::JoinHandle<Vec<(usize, u64)>>> {
+    (0..2)
+        .map(|writer| {
+            let (log, drops) = (log.clone(), drops.clone());
+            thread::spawn(move || {
+                (0..per_writer)
+                    .map(|i| {
+                        let id = id_of(writer, i, per_writer);
+                        (id, log.push(Value::new(id, &drops)))
+                    })
+                    .collect()
+            })
+        })
+        .collect()
+}
+
+/// The sequence number of every id, from the writers' results.
+fn seq_by_id(writers: Vec<thread::JoinHandle<Vec<(usize, u64)>>>, values: usize) -> Vec<u64> {
+    let mut seq_of = vec![u64::MAX; values];
+    for writer in writers {
+        for (id, seq) in writer.join().unwrap() {
+            seq_of[id] = seq;
+        }
+    }
+    let mut seqs = seq_of.clone();
+    seqs.sort_unstable();
+    assert_eq!(seqs, (0..values as u64).collect::<Vec<_>>(), "tickets");
+    seq_of
+}
+
+/// Asserts that `ids` have consecutive sequence numbers, at most `capacity` of them.
+fn assert_window(ids: &[usize], seq_of: &[u64], capacity: usize) {
+    let seqs: Vec<u64> = ids.iter().map(|&id| seq_of[id]).collect();
+    assert!(seqs.len() <= capacity, "window {seqs:?} over capacity");
+    assert!(
+        seqs.windows(2).all(|pair| pair[1] == pair[0] + 1),
+        "window {seqs:?} not contiguous"
+    );
+}
+
+/// After every push has returned: a snapshot is exactly the newest `capacity` items, and so is
+/// `into_vec`; then every value must have been dropped exactly once.
+fn assert_final_state(log: Arc<BoundedLog<Value>>, seq_of: &[u64], capacity: usize) {
+    let log = Arc::try_unwrap(log).unwrap_or_else(|_| panic!("a role kept the log"));
+    let total = seq_of.len() as u64;
+    let expected: Vec<u64> = (total.saturating_sub(capacity as u64)..total).collect();
+    let ids = |values: &[Value]| values.iter().map(|value| value.id).collect::<Vec<_>>();
+    let snapshot = log.snapshot();
+    let seqs: Vec<u64> = ids(&snapshot).iter().map(|&id| seq_of[id]).collect();
+    assert_eq!(seqs, expected, "final snapshot");
+    drop(snapshot);
+    let kept = log.into_vec();
+    let seqs: Vec<u64> = ids(&kept).iter().map(|&id| seq_of[id]).collect();
+    assert_eq!(seqs, expected, "into_vec");
+}
+
+/// Two writers push `per_writer` values each while a reader takes one snapshot.
+fn writers_and_snapshot(capacity: usize, per_writer: usize) {
+    let values = 2 * per_writer;
+    let drops = drop_counters(values);
+    let log = Arc::new(BoundedLog::new(capacity));
+    let writers = spawn_writers(&log, per_writer, &drops);
+    let reader = {
+        let log = log.clone();
+        thread::spawn(move || {
+            log.snapshot()
+                .iter()
+                .map(|value| value.id)
+                .collect::<Vec<_>>()
+        })
+    };
+    let seq_of = seq_by_id(writers, values);
+    let snapshot = reader.join().unwrap();
+    assert_window(&snapshot, &seq_of, capacity);
+    assert_final_state(log, &seq_of, capacity);
+    assert_each_dropped_once(&drops);
+}
+
+#[test]
+fn writers_and_snapshot_capacity_1() {
+    explore("writers_and_snapshot_capacity_1", 1000, || {
+        writers_and_snapshot(1, 1);
+    });
+}
+
+#[test]
+fn writers_and_snapshot_capacity_2() {
+    explore("writers_and_snapshot_capacity_2", 1000, || {
+        writers_and_snapshot(2, 2);
+    });
+}
+
+/// Two writers push `per_writer` values each while a reader follows with two cursor reads; the
+/// reads must account for every sequence number they covered, as an item or a loss.
+fn writers_and_cursor(capacity: usize, per_writer: usize) {
+    let values = 2 * per_writer;
+    let drops = drop_counters(values);
+    let log = Arc::new(BoundedLog::new(capacity));
+    let writers = spawn_writers(&log, per_writer, &drops);
+    let reader = {
+        let log = log.clone();
+        thread::spawn(move || {
+            let first = log.read_since(0);
+            let second = log.read_since(first.next);
+            let ids = |read: Read<Value>| Read {
+                items: read.items.iter().map(|value| value.id).collect::<Vec<_>>(),
+                next: read.next,
+                lost: read.lost,
+            };
+            (ids(first), ids(second))
+        })
+    };
+    let seq_of = seq_by_id(writers, values);
+    let (first, second) = reader.join().unwrap();
+    let mut from = 0;
+    for read in [first, second] {
+        assert_window(&read.items, &seq_of, capacity);
+        if let Some(&id) = read.items.first() {
+            assert_eq!(seq_of[id], from + read.lost, "first item of {read:?}");
+        }
+        assert_eq!(
+            from + read.lost + read.items.len() as u64,
+            read.next,
+            "{read:?} after {from}"
+        );
+        from = read.next;
+    }
+    assert_final_state(log, &seq_of, capacity);
+    assert_each_dropped_once(&drops);
+}
+
+#[test]
+fn writers_and_cursor_capacity_1() {
+    explore("writers_and_cursor_capacity_1", 1000, || {
+        writers_and_cursor(1, 1);
+    });
+}
+
+#[test]
+fn writers_and_cursor_capacity_2() {
+    explore("writers_and_cursor_capacity_2", 1000, || {
+        writers_and_cursor(2, 2);
+    });
+}
+
+/// Dropping the log with values deferred for a reader that has just left: the values evicted
+/// under the reader wait on the retired stack or in a batch, and the log's drop must free them.
+#[test]
+fn drop_frees_values_deferred_for_a_reader() {
+    explore("drop_frees_values_deferred_for_a_reader", 100, || {
+        let values = 3;
+        let drops = drop_counters(values);
+        let log = Arc::new(BoundedLog::new(1));
+        let writer = {
+            let (log, drops) = (log.clone(), drops.clone());
+            thread::spawn(move || {
+                for id in 0..values {
+                    log.push(Value::new(id, &drops));
+                }
+            })
+        };
+        let reader = {
+            let log = log.clone();
+            thread::spawn(move || log.snapshot().len())
+        };
+        writer.join().unwrap();
+        assert!(reader.join().unwrap() <= 1);
+        drop(log);
+        assert_each_dropped_once(&drops);
+    });
+}
