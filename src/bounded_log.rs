@@ -29,8 +29,10 @@
 //! - **Cursors.** [`read_since`](BoundedLog::read_since)`(seq)` returns the visible items from
 //!   `seq` on, the sequence number to ask for next, and how many items from `seq` on were
 //!   evicted (or cleared) before the cursor got to them: loss is counted, never silent.
-//! - **Full.** A push into a full log overwrites the oldest item, which is dropped exactly once
-//!   (once no reader can still be cloning it).
+//! - **Full.** A push into a full log overwrites the oldest item, which is dropped exactly once,
+//!   once no reader can still be cloning it: by the push itself when no reader is active, else
+//!   by whichever push or reader collects it later (or by `clear` or the log's drop). A
+//!   panicking `Drop` propagates from that call, after the rest of its batch is dropped.
 //! - **Lapped writers.** A push whose ticket is a whole lap behind a push that already installed
 //!   into the same slot does not wait and does not overwrite the newer item: its own item is
 //!   dropped (it may have been visible for an instant) and counted in
@@ -58,9 +60,10 @@
 //! are zero. Otherwise the node goes on a retired stack. A collector (whoever wins a try-lock;
 //! the others skip) takes the whole stack as a batch and frees it once it has seen each counter
 //! at zero after taking it, flipping the parity bit so that new readers join the counter that
-//! has already drained and the other one can drain. Readers collect when they finish, writers
-//! every few deferred nodes; a reader that never finishes postpones freeing (memory grows)
-//! but blocks nobody.
+//! has already drained and the other one can drain. Readers collect when they finish and
+//! something was retired, writers every few deferred nodes; a batch that cannot be freed yet
+//! waits for the next collection (at worst the log's drop). A reader that never finishes
+//! postpones freeing (memory grows) but blocks nobody.
 
 use std::fmt;
 use std::mem::ManuallyDrop;
@@ -73,10 +76,14 @@ use crate::sync::{
     AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, MODEL_CHECKED, Ordering, UnsafeCell, fence,
 };
 
+/// What a reader adds to `Reclaim::pins`, by the parity it joins.
+const PIN_UNIT: [u64; 2] = [1, 1 << 32];
+
 /// How many pushes apart a writer that had to defer a node tries to collect: readers collect
 /// on every exit, so writers only need to keep a long-lived reader's backlog in check. Under a
-/// model checker every deferral collects, so the checker explores writers collecting.
-const COLLECT_EVERY: u64 = if MODEL_CHECKED { 1 } else { 64 };
+/// model checker every other push collects, so the checker explores writers collecting in
+/// models of only a few pushes.
+const COLLECT_EVERY: u64 = if MODEL_CHECKED { 2 } else { 64 };
 
 /// A log that keeps the newest `capacity` items; any number of threads push and read.
 ///
@@ -647,17 +654,18 @@ pub struct Read<T> {
 
 /// Frees unlinked nodes once no reader can hold them (module documentation, *Design*).
 ///
-/// Why it is safe: a reader pins (increments `pins[p]`), then issues a `SeqCst` fence, then
-/// loads slots; a node is unlinked by a compare-and-swap followed by a `SeqCst` fence. If a
-/// reader loaded a node before it was unlinked, the reader's fence precedes the unlinker's in
-/// the fence order, so any load of `pins[p]` after a fence that follows the unlinker's fence
-/// (the unlinker's own check; a collector's checks after taking the batch, which the Release
-/// push and Acquire take of the retired stack order after it) sees the reader's increment or
-/// a later value. Seeing 0 then means the reader's Release decrement came first, so its last
-/// read of the node happens before the free.
+/// Why it is safe: a reader pins (adds one to its parity's half of `pins`), then issues a
+/// `SeqCst` fence, then loads slots; a node is unlinked by a compare-and-swap followed by a
+/// `SeqCst` fence. If a reader loaded a node before it was unlinked, the reader's fence precedes
+/// the unlinker's in the fence order, so any load of `pins` after a fence that follows the
+/// unlinker's fence (the unlinker's own check; a collector's checks after taking the batch,
+/// which the Release push and Acquire take of the retired stack order after it) sees the
+/// reader's increment or a later value. Seeing the reader's half at 0 then means the reader's
+/// Release decrement came first, so its last read of the node happens before the free.
 struct Reclaim<T> {
-    /// Readers active, by the parity they joined.
-    pins: [CachePadded<AtomicUsize>; 2],
+    /// Readers active: the low half counts those that joined parity 0, the high half parity 1
+    /// (fewer than 2^32 readers at once, so the halves never carry into each other).
+    pins: CachePadded<AtomicU64>,
     /// The parity new readers join (0 or 1); flipped by collectors.
     parity: AtomicUsize,
     /// Unlinked nodes waiting to be collected: a stack linked through `next`.
@@ -684,7 +692,9 @@ impl<T> Drop for Pin<'_, T> {
     fn drop(&mut self) {
         // Release: pairs with the Acquire loads of the pin counters in `Reclaim`, so this
         // reader's reads of nodes happen before their free.
-        self.reclaim.pins[self.parity].fetch_sub(1, Ordering::Release);
+        self.reclaim
+            .pins
+            .fetch_sub(PIN_UNIT[self.parity], Ordering::Release);
         self.reclaim.collect();
     }
 }
@@ -692,10 +702,7 @@ impl<T> Drop for Pin<'_, T> {
 impl<T> Reclaim<T> {
     fn new() -> Self {
         Self {
-            pins: [
-                CachePadded::new(AtomicUsize::new(0)),
-                CachePadded::new(AtomicUsize::new(0)),
-            ],
+            pins: CachePadded::new(AtomicU64::new(0)),
             parity: AtomicUsize::new(0),
             retired: CachePadded::new(AtomicPtr::new(ptr::null_mut())),
             collecting: AtomicBool::new(false),
@@ -711,7 +718,7 @@ impl<T> Reclaim<T> {
         // Relaxed: the parity only steers readers between the two counters; either is safe.
         let parity = self.parity.load(Ordering::Relaxed);
         // Relaxed: ordered before this reader's slot loads by the fence below.
-        self.pins[parity].fetch_add(1, Ordering::Relaxed);
+        self.pins.fetch_add(PIN_UNIT[parity], Ordering::Relaxed);
         if !cfg!(verisync_mutant = "bounded_log_no_pin_fence") {
             fence(Ordering::SeqCst);
         }
@@ -721,12 +728,11 @@ impl<T> Reclaim<T> {
         }
     }
 
-    /// Whether no reader is pinned. Call after a `SeqCst` fence.
+    /// Whether no reader is pinned, by parity. Call after a `SeqCst` fence.
     fn readers_gone(&self) -> [bool; 2] {
         // Acquire: pairs with the Release decrement in `Pin::drop`.
-        self.pins
-            .each_ref()
-            .map(|pins| pins.load(Ordering::Acquire) == 0)
+        let pins = self.pins.load(Ordering::Acquire);
+        [pins as u32 == 0, pins >> 32 == 0]
     }
 
     /// Frees `node`, which the caller has just unlinked, at once if no reader is pinned, else
@@ -762,6 +768,11 @@ impl<T> Reclaim<T> {
 
     /// Frees what can be freed, unless another thread is collecting. Never waits.
     fn collect(&self) {
+        // Relaxed: only a hint; a stale answer delays a collection to the next call. A batch
+        // already taken waits for the next node retired (or for the log's drop).
+        if self.retired.load(Ordering::Relaxed).is_null() {
+            return;
+        }
         // Acquire: pairs with the Release store that ended the previous collection, so its
         // batch is visible.
         if self.collecting.swap(true, Ordering::Acquire) {
