@@ -14,6 +14,10 @@ use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_
 
 #[path = "workloads/bounded_log.rs"]
 mod bounded_log;
+#[allow(
+    dead_code,
+    reason = "the bounded log workloads use the workload types, not the two-thread harness"
+)]
 #[path = "workloads/common.rs"]
 mod common;
 

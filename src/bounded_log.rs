@@ -328,7 +328,7 @@ impl<T> BoundedLog<T> {
 
     /// Frees `node`, just unlinked by push `seq`, once no reader can hold it.
     fn retire(&self, node: *mut Node<T>, seq: u64) {
-        if self.reclaim.retire(node) && seq % COLLECT_EVERY == 0 {
+        if self.reclaim.retire(node) && seq.is_multiple_of(COLLECT_EVERY) {
             self.reclaim.collect();
         }
     }
@@ -386,9 +386,11 @@ impl<T> BoundedLog<T> {
         let pin = self.reclaim.pin();
         // Relaxed: tickets order nothing; each slot's sequence number is checked on its own.
         let end = self.tail.load(Ordering::Relaxed);
-        let mut first = self.oldest_retained(end);
-        let mut items = Vec::with_capacity((end - first) as usize);
-        for seq in first..end {
+        let start = self.oldest_retained(end);
+        // The sequence number of `items[0]`.
+        let mut first = start;
+        let mut items = Vec::with_capacity((end - start) as usize);
+        for seq in start..end {
             match self.lookup(&pin, seq, T::clone) {
                 Lookup::Found(value) => items.push(value),
                 Lookup::Pending => break,
