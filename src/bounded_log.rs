@@ -441,7 +441,8 @@ impl<T> BoundedLog<T> {
         // Relaxed: as in `snapshot`.
         let end = self.tail.load(Ordering::Relaxed);
         let mut next = seq.max(self.oldest_retained(end));
-        let mut lost = next - seq;
+        let silent_loss = cfg!(verisync_mutant = "bounded_log_silent_loss");
+        let mut lost = if silent_loss { 0 } else { next - seq };
         let mut items = Vec::new();
         while next < end {
             match self.lookup(&pin, next, T::clone) {
@@ -450,7 +451,7 @@ impl<T> BoundedLog<T> {
                 // Hand out the run read so far; the next read counts the loss.
                 Lookup::Evicted if !items.is_empty() => break,
                 Lookup::Evicted => {
-                    if !cfg!(verisync_mutant = "bounded_log_silent_loss") {
+                    if !silent_loss {
                         lost += 1;
                     }
                 }
