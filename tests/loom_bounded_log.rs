@@ -55,37 +55,21 @@ impl Clone for Value {
     }
 }
 
-/// Spawns two writers that push `pushes[0]` and `pushes[1]` values, with ids `0..pushes[0]`
-/// and the ones after; they return `(id, seq)` pairs.
+/// Spawns two writers that push one value each, ids 0 and 1; they return the value's
+/// sequence number.
 fn spawn_writers(
     log: &Arc<BoundedLog<Value>>,
-    pushes: [usize; 2],
     drops: &StdArc<Vec<StdAtomicUsize>>,
-) -> Vec<thread::JoinHandle<Vec<(usize, u64)>>> {
-    [0..pushes[0], pushes[0]..pushes[0] + pushes[1]]
-        .into_iter()
-        .map(|ids| {
-            let (log, drops) = (log.clone(), drops.clone());
-            thread::spawn(move || {
-                ids.map(|id| (id, log.push(Value::new(id, &drops))))
-                    .collect()
-            })
-        })
-        .collect()
+) -> [thread::JoinHandle<u64>; 2] {
+    [0, 1].map(|id| {
+        let (log, drops) = (log.clone(), drops.clone());
+        thread::spawn(move || log.push(Value::new(id, &drops)))
+    })
 }
 
-/// The sequence number of every id, from the writers' results.
-fn seq_by_id(writers: Vec<thread::JoinHandle<Vec<(usize, u64)>>>, values: usize) -> Vec<u64> {
-    let mut seq_of = vec![u64::MAX; values];
-    for writer in writers {
-        for (id, seq) in writer.join().unwrap() {
-            seq_of[id] = seq;
-        }
-    }
-    let mut seqs = seq_of.clone();
-    seqs.sort_unstable();
-    assert_eq!(seqs, (0..values as u64).collect::<Vec<_>>(), "tickets");
-    seq_of
+/// The ids of `values`.
+fn ids(values: &[Value]) -> Vec<usize> {
+    values.iter().map(|value| value.id).collect()
 }
 
 /// Asserts that `ids` have consecutive sequence numbers, at most `capacity` of them.
@@ -99,97 +83,97 @@ fn assert_window(ids: &[usize], seq_of: &[u64], capacity: usize) {
 }
 
 /// After every push has returned: a snapshot is exactly the newest `capacity` items, and so is
-/// `into_vec`; then every value must have been dropped exactly once.
+/// `into_vec`.
 fn assert_final_state(log: Arc<BoundedLog<Value>>, seq_of: &[u64], capacity: usize) {
     let log = Arc::try_unwrap(log).unwrap_or_else(|_| panic!("a role kept the log"));
     let total = seq_of.len() as u64;
     let expected: Vec<u64> = (total.saturating_sub(capacity as u64)..total).collect();
-    let ids = |values: &[Value]| values.iter().map(|value| value.id).collect::<Vec<_>>();
-    let snapshot = log.snapshot();
-    let seqs: Vec<u64> = ids(&snapshot).iter().map(|&id| seq_of[id]).collect();
-    assert_eq!(seqs, expected, "final snapshot");
-    drop(snapshot);
-    let kept = log.into_vec();
-    let seqs: Vec<u64> = ids(&kept).iter().map(|&id| seq_of[id]).collect();
-    assert_eq!(seqs, expected, "into_vec");
+    let seqs = |values: &[Value]| ids(values).iter().map(|&id| seq_of[id]).collect::<Vec<_>>();
+    assert_eq!(seqs(&log.snapshot()), expected, "final snapshot");
+    assert_eq!(seqs(&log.into_vec()), expected, "into_vec");
 }
 
-/// Two writers push `pushes` values while a reader takes one snapshot.
-fn writers_and_snapshot(capacity: usize, pushes: [usize; 2]) {
-    let values = pushes[0] + pushes[1];
-    let drops = drop_counters(values);
+/// Two writers push one value each (ids 0 and 1) while `read` runs on a reader thread; after
+/// the joins, `check` gets its result and the sequence number of each id. Then the final state
+/// must be exact and every value dropped exactly once.
+fn writers_and_reader<R: Send + 'static>(
+    capacity: usize,
+    read: fn(&BoundedLog<Value>) -> R,
+    check: impl FnOnce(R, &[u64]),
+) {
+    let drops = drop_counters(2);
     let log = Arc::new(BoundedLog::new(capacity));
-    let writers = spawn_writers(&log, pushes, &drops);
+    let writers = spawn_writers(&log, &drops);
     let reader = {
         let log = log.clone();
-        thread::spawn(move || {
-            log.snapshot()
-                .iter()
-                .map(|value| value.id)
-                .collect::<Vec<_>>()
-        })
+        thread::spawn(move || read(&log))
     };
-    let seq_of = seq_by_id(writers, values);
-    let snapshot = reader.join().unwrap();
-    assert_window(&snapshot, &seq_of, capacity);
+    let seq_of = writers.map(|writer| writer.join().unwrap());
+    let mut tickets = seq_of;
+    tickets.sort_unstable();
+    assert_eq!(tickets, [0, 1], "tickets");
+    check(reader.join().unwrap(), &seq_of);
     assert_final_state(log, &seq_of, capacity);
     assert_each_dropped_once(&drops);
+}
+
+/// The reader takes one snapshot, which must be a contiguous window.
+fn writers_and_snapshot(capacity: usize) {
+    writers_and_reader(
+        capacity,
+        |log| ids(&log.snapshot()),
+        |snapshot, seq_of| assert_window(&snapshot, seq_of, capacity),
+    );
 }
 
 #[test]
 fn writers_and_snapshot_capacity_1() {
     explore("writers_and_snapshot_capacity_1", 1000, || {
-        writers_and_snapshot(1, [1, 1]);
+        writers_and_snapshot(1);
     });
 }
 
 #[test]
 fn writers_and_snapshot_capacity_2() {
     explore("writers_and_snapshot_capacity_2", 1000, || {
-        writers_and_snapshot(2, [1, 1]);
+        writers_and_snapshot(2);
     });
 }
 
-/// Two writers push `pushes` values while a reader reads with a cursor from 0; the read must
-/// account for every sequence number it covered, as an item or a loss.
-fn writers_and_cursor(capacity: usize, pushes: [usize; 2]) {
-    let values = pushes[0] + pushes[1];
-    let drops = drop_counters(values);
-    let log = Arc::new(BoundedLog::new(capacity));
-    let writers = spawn_writers(&log, pushes, &drops);
-    let reader = {
-        let log = log.clone();
-        thread::spawn(move || {
+/// The reader reads with a cursor from 0; the read must account for every sequence number it
+/// covered, as an item or a loss.
+fn writers_and_cursor(capacity: usize) {
+    writers_and_reader(
+        capacity,
+        |log| {
             let read = log.read_since(0);
             Read {
-                items: read.items.iter().map(|value| value.id).collect::<Vec<_>>(),
+                items: ids(&read.items),
                 next: read.next,
                 lost: read.lost,
             }
-        })
-    };
-    let seq_of = seq_by_id(writers, values);
-    let read = reader.join().unwrap();
-    assert_window(&read.items, &seq_of, capacity);
-    if let Some(&id) = read.items.first() {
-        assert_eq!(seq_of[id], read.lost, "first item of {read:?}");
-    }
-    assert_eq!(read.lost + read.items.len() as u64, read.next, "{read:?}");
-    assert_final_state(log, &seq_of, capacity);
-    assert_each_dropped_once(&drops);
+        },
+        |read, seq_of| {
+            assert_window(&read.items, seq_of, capacity);
+            if let Some(&id) = read.items.first() {
+                assert_eq!(seq_of[id], read.lost, "first item of {read:?}");
+            }
+            assert_eq!(read.lost + read.items.len() as u64, read.next, "{read:?}");
+        },
+    );
 }
 
 #[test]
 fn writers_and_cursor_capacity_1() {
     explore("writers_and_cursor_capacity_1", 1000, || {
-        writers_and_cursor(1, [1, 1]);
+        writers_and_cursor(1);
     });
 }
 
 #[test]
 fn writers_and_cursor_capacity_2() {
     explore("writers_and_cursor_capacity_2", 1000, || {
-        writers_and_cursor(2, [1, 1]);
+        writers_and_cursor(2);
     });
 }
 

@@ -28,7 +28,7 @@ const WRITERS: usize = 4;
 const PER_WRITER: usize = 3;
 
 /// Executions per scheduler.
-const ITERATIONS: usize = 20_000;
+const ITERATIONS: usize = 50_000;
 
 /// PCT's bug depth: the number of priority change points per execution.
 const PCT_DEPTH: usize = 3;
