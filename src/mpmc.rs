@@ -143,6 +143,18 @@ enum End {
     Consumer,
 }
 
+/// What a claim does when the slot it needs is behind because a thread that claimed an earlier
+/// step of it (the previous lap's consumer, or this lap's producer) has not finished yet.
+#[derive(Clone, Copy)]
+enum OnBusy {
+    /// Wait for that thread (spin, then yield the CPU): the queue's own operations, which must
+    /// not report full or empty while it is not.
+    Wait,
+    /// Report full or empty for now: the channel's blocking operations, which then wait in the
+    /// channel's wait queue, where that thread's notification after it finishes wakes them.
+    GiveUp,
+}
+
 impl<T> Queue<T> {
     /// Creates a queue that holds up to `capacity` values.
     ///
@@ -200,8 +212,14 @@ impl<T> Queue<T> {
     /// assert_eq!(queue.push(10), Ok(()));
     /// assert_eq!(queue.push(20), Err(20));
     /// ```
+    #[inline]
     pub fn push(&self, value: T) -> Result<(), T> {
-        match self.claim(End::Producer, 1) {
+        self.push_with(value, OnBusy::Wait)
+    }
+
+    #[inline]
+    fn push_with(&self, value: T, on_busy: OnBusy) -> Result<(), T> {
+        match self.claim(End::Producer, 1, on_busy) {
             Some((position, _)) => {
                 // SAFETY: we just claimed `position`, and its slot is free for it.
                 unsafe { self.fill(position, value) };
@@ -224,7 +242,7 @@ impl<T> Queue<T> {
     pub fn force_push(&self, value: T) -> Option<T> {
         let backoff = Backoff::new();
         loop {
-            if let Some((position, _)) = self.claim(End::Producer, 1) {
+            if let Some((position, _)) = self.claim(End::Producer, 1, OnBusy::Wait) {
                 // SAFETY: we just claimed `position`, and its slot is free for it.
                 unsafe { self.fill(position, value) };
                 return None;
@@ -267,8 +285,14 @@ impl<T> Queue<T> {
     /// queue.push(7).unwrap();
     /// assert_eq!(queue.pop(), Some(7));
     /// ```
+    #[inline]
     pub fn pop(&self) -> Option<T> {
-        let (position, _) = self.claim(End::Consumer, 1)?;
+        self.pop_with(OnBusy::Wait)
+    }
+
+    #[inline]
+    fn pop_with(&self, on_busy: OnBusy) -> Option<T> {
+        let (position, _) = self.claim(End::Consumer, 1, on_busy)?;
         // SAFETY: we just claimed `position`, and its slot holds its value.
         Some(unsafe { self.empty(position) })
     }
@@ -327,23 +351,21 @@ impl<T> Queue<T> {
     }
 
     /// Claims a run of up to `max` (at least 1) consecutive positions at `end`'s cursor whose
-    /// slots are ready for it; `None` when the queue is full (producers) or empty (consumers).
-    fn claim(&self, end: End, max: usize) -> Option<(usize, usize)> {
+    /// slots are ready for it; `None` when the queue is full (producers) or empty (consumers),
+    /// or, with [`OnBusy::GiveUp`], when the slot is still in another thread's hands.
+    #[inline]
+    fn claim(&self, end: End, max: usize, on_busy: OnBusy) -> Option<(usize, usize)> {
         let (cursor, other) = match end {
             End::Producer => (&self.tail, &self.head),
             End::Consumer => (&self.head, &self.tail),
         };
-        let max = max.min(self.capacity());
         let backoff = Backoff::new();
         let mut start = cursor.load(Ordering::Relaxed);
         loop {
-            if self.is_ready(end, start) {
-                let mut stop = self.next(start);
-                let mut count = 1;
-                while count < max && self.is_ready(end, stop) {
-                    stop = self.next(stop);
-                    count += 1;
-                }
+            let stamp = self.stamp(start);
+            let ready = self.ready_stamp(end, start);
+            if stamp == ready {
+                let (stop, count) = self.ready_run_end(end, start, max);
                 // SeqCst: the claim takes its place in the single order of claims that the
                 // full and empty checks below read from.
                 match cursor.compare_exchange_weak(start, stop, Ordering::SeqCst, Ordering::Relaxed)
@@ -356,35 +378,67 @@ impl<T> Queue<T> {
                 }
                 continue;
             }
-            if cfg!(verisync_mutant = "mpmc_empty_skips_pending") && matches!(end, End::Consumer) {
-                return None;
+            // Stamps and positions only grow (modulo wrapping), so the sign of the difference
+            // says whether the slot is behind `start` or `start` is behind the slot.
+            if (stamp.wrapping_sub(ready) as isize) < 0 {
+                if cfg!(verisync_mutant = "mpmc_empty_skips_pending")
+                    && matches!(end, End::Consumer)
+                {
+                    return None;
+                }
+                // The slot is behind: the queue is full or empty, or a thread that claimed an
+                // earlier step of this slot is not done. Order the stamp load before the
+                // cursor load.
+                fence(Ordering::SeqCst);
+                // Relaxed: ordered by the fence above, which pairs with the SeqCst claims.
+                let other = other.load(Ordering::Relaxed);
+                let closed = match end {
+                    End::Producer => other.wrapping_add(self.lap) == start,
+                    End::Consumer => other == start,
+                };
+                if closed {
+                    return None;
+                }
+                match on_busy {
+                    OnBusy::Wait => backoff.snooze(),
+                    OnBusy::GiveUp => return None,
+                }
+            } else {
+                // `start` is stale: other threads at our end have claimed it already.
+                backoff.spin();
             }
-            // The slot is not ready: the queue is full or empty, or another thread is in the
-            // middle of an operation on it. Order the stamp load before the cursor load.
-            fence(Ordering::SeqCst);
-            // Relaxed: ordered by the fence above, which pairs with the SeqCst claims.
-            let other = other.load(Ordering::Relaxed);
-            let closed = match end {
-                End::Producer => other.wrapping_add(self.lap) == start,
-                End::Consumer => other == start,
-            };
-            if closed {
-                return None;
-            }
-            backoff.snooze();
             start = cursor.load(Ordering::Relaxed);
         }
     }
 
-    /// Whether the slot of `position` is ready for `end` to claim `position`.
-    fn is_ready(&self, end: End, position: usize) -> bool {
-        let wanted = match end {
+    /// The end (exclusive) and length of the run of positions from `start`, which is ready,
+    /// that are ready for `end` too, at most `max` long.
+    #[inline]
+    fn ready_run_end(&self, end: End, start: usize, max: usize) -> (usize, usize) {
+        let max = max.min(self.capacity());
+        let mut stop = self.next(start);
+        let mut count = 1;
+        while count < max && self.stamp(stop) == self.ready_stamp(end, stop) {
+            stop = self.next(stop);
+            count += 1;
+        }
+        (stop, count)
+    }
+
+    /// The stamp that lets `end` claim `position`.
+    #[inline]
+    fn ready_stamp(&self, end: End, position: usize) -> usize {
+        match end {
             End::Producer => position,
             End::Consumer => position.wrapping_add(1),
-        };
+        }
+    }
+
+    #[inline]
+    fn stamp(&self, position: usize) -> usize {
         // Acquire: pairs with the Release stamp stores in `fill` (for consumers) and `empty`
         // (for producers), so the previous owner's access to the value happens before ours.
-        self.slot(position).stamp.load(Ordering::Acquire) == wanted
+        self.slot(position).stamp.load(Ordering::Acquire)
     }
 
     /// Claims `oldest` as its consumer if nobody has yet (used by `force_push` to evict it).
@@ -407,8 +461,7 @@ impl<T> Queue<T> {
     /// previous step is about to publish it).
     fn wait_for_stamp(&self, position: usize, stamp: usize) {
         let backoff = Backoff::new();
-        // Acquire: pairs with the Release stamp stores in `fill` and `empty`.
-        while self.slot(position).stamp.load(Ordering::Acquire) != stamp {
+        while self.stamp(position) != stamp {
             backoff.snooze();
         }
     }
@@ -489,11 +542,11 @@ impl<T> Queue<T> {
     }
 
     /// Takes up to `max` values in one claim, appending them to `out`; the number taken.
-    fn pop_many(&self, out: &mut Vec<T>, max: usize) -> usize {
+    fn pop_many(&self, out: &mut Vec<T>, max: usize, on_busy: OnBusy) -> usize {
         if max == 0 {
             return 0;
         }
-        let Some((mut position, count)) = self.claim(End::Consumer, max) else {
+        let Some((mut position, count)) = self.claim(End::Consumer, max, on_busy) else {
             return 0;
         };
         out.reserve(count);
@@ -506,11 +559,11 @@ impl<T> Queue<T> {
     }
 
     /// Pushes values from the front of `values` in one claim; the number pushed.
-    fn push_many(&self, values: &mut VecDeque<T>) -> usize {
+    fn push_many(&self, values: &mut VecDeque<T>, on_busy: OnBusy) -> usize {
         if values.is_empty() {
             return 0;
         }
-        let Some((mut position, count)) = self.claim(End::Producer, values.len()) else {
+        let Some((mut position, count)) = self.claim(End::Producer, values.len(), on_busy) else {
             return 0;
         };
         for value in values.drain(..count) {
@@ -662,10 +715,17 @@ impl<T> Sender<T> {
     /// assert_eq!(tx.try_send(3), Err(TrySendError::Disconnected(3)));
     /// ```
     pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
+        self.send_now(value, OnBusy::Wait)
+    }
+
+    fn send_now(&self, value: T, on_busy: OnBusy) -> Result<(), TrySendError<T>> {
         if self.shared.receivers_gone() {
             return Err(TrySendError::Disconnected(value));
         }
-        self.shared.queue.push(value).map_err(TrySendError::Full)?;
+        let queue = &self.shared.queue;
+        queue
+            .push_with(value, on_busy)
+            .map_err(TrySendError::Full)?;
         self.shared.receiver_waits.notify_all();
         Ok(())
     }
@@ -712,7 +772,9 @@ impl<T> Sender<T> {
 
     fn send_until(&self, value: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
         let waits = &self.shared.sender_waits;
-        waits.send_until(value, deadline, |value| self.try_send(value))
+        waits.send_until(value, deadline, |value| {
+            self.send_now(value, OnBusy::GiveUp)
+        })
     }
 
     /// Sends every value of `values` in order, waiting for room as needed. Values are taken
@@ -763,7 +825,7 @@ impl<T> Sender<T> {
         if self.shared.receivers_gone() {
             return Some(Err(()));
         }
-        if self.shared.queue.push_many(batch) == 0 {
+        if self.shared.queue.push_many(batch, OnBusy::GiveUp) == 0 {
             return None;
         }
         self.shared.receiver_waits.notify_all();
@@ -895,9 +957,13 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
     /// ```
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        self.recv_now(OnBusy::Wait)
+    }
+
+    fn recv_now(&self, on_busy: OnBusy) -> Result<T, TryRecvError> {
         let mut value = None;
         self.try_recv_with(|queue| {
-            value = queue.pop();
+            value = queue.pop_with(on_busy);
             value.is_some()
         })?;
         Ok(value.expect("try_recv_with succeeds only after a pop returned a value"))
@@ -942,7 +1008,7 @@ impl<T> Receiver<T> {
 
     fn recv_until(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
         let waits = &self.shared.receiver_waits;
-        waits.recv_until(deadline, || self.try_recv())
+        waits.recv_until(deadline, || self.recv_now(OnBusy::GiveUp))
     }
 
     /// Appends up to `max` buffered values to `out`, oldest first, claiming them in one step;
@@ -967,7 +1033,7 @@ impl<T> Receiver<T> {
     pub fn recv_many(&self, out: &mut Vec<T>, max: usize) -> Result<usize, RecvError> {
         let waits = &self.shared.receiver_waits;
         waits
-            .recv_until(None, || self.try_recv_many(out, max))
+            .recv_until(None, || self.recv_many_now(out, max, OnBusy::GiveUp))
             .map_err(|_| RecvError)
     }
 
@@ -990,12 +1056,21 @@ impl<T> Receiver<T> {
     /// assert_eq!(out, [1]);
     /// ```
     pub fn try_recv_many(&self, out: &mut Vec<T>, max: usize) -> Result<usize, TryRecvError> {
+        self.recv_many_now(out, max, OnBusy::Wait)
+    }
+
+    fn recv_many_now(
+        &self,
+        out: &mut Vec<T>,
+        max: usize,
+        on_busy: OnBusy,
+    ) -> Result<usize, TryRecvError> {
         if max == 0 {
             return Ok(0);
         }
         let mut taken = 0;
         self.try_recv_with(|queue| {
-            taken = queue.pop_many(out, max);
+            taken = queue.pop_many(out, max, on_busy);
             taken > 0
         })?;
         Ok(taken)
@@ -1125,7 +1200,9 @@ impl<T> Clone for Receiver<T> {
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
         // Release: pairs with the Acquire load in `receivers_gone`.
-        if self.shared.receivers.fetch_sub(1, Ordering::Release) == 1 {
+        if self.shared.receivers.fetch_sub(1, Ordering::Release) == 1
+            && !cfg!(verisync_mutant = "mpmc_disconnect_no_wake")
+        {
             self.shared.sender_waits.notify_all();
         }
     }

@@ -115,7 +115,12 @@ fn queue_case(capacity: usize, ops: &[QueueOp]) -> Result<(), TestCaseError> {
     }
     drop(queue);
     for id in made {
-        prop_assert_eq!(log.drops(id), 1, "value {} dropped the wrong number of times", id);
+        prop_assert_eq!(
+            log.drops(id),
+            1,
+            "value {} dropped the wrong number of times",
+            id
+        );
     }
     Ok(())
 }
@@ -271,7 +276,12 @@ fn channel_case(capacity: usize, ops: &[ChannelOp]) -> Result<(), TestCaseError>
     }
     drop((senders, receivers));
     for id in 0..made {
-        prop_assert_eq!(log.drops(id), 1, "value {} dropped the wrong number of times", id);
+        prop_assert_eq!(
+            log.drops(id),
+            1,
+            "value {} dropped the wrong number of times",
+            id
+        );
     }
     Ok(())
 }
