@@ -18,39 +18,18 @@
 
 #![no_main]
 
-use std::cell::RefCell;
-use std::collections::{BTreeSet, VecDeque};
+#[path = "../support/live.rs"]
+mod live;
+
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
+use live::{Item, assert_live};
 use verisync::mpmc::{
     self, Queue, Receiver, RecvError, RecvTimeoutError, SendError, SendTimeoutError, Sender,
     TryRecvError, TrySendError,
 };
-
-thread_local! {
-    /// Ids of the [`Item`]s alive right now.
-    static LIVE: RefCell<BTreeSet<u64>> = const { RefCell::new(BTreeSet::new()) };
-}
-
-/// A value that registers itself in [`LIVE`] when created and unregisters when dropped, so a
-/// double drop or a leak is caught.
-#[derive(Debug)]
-struct Item(u64);
-
-impl Item {
-    fn new(id: u64) -> Self {
-        LIVE.with(|live| assert!(live.borrow_mut().insert(id), "item {id} created twice"));
-        Item(id)
-    }
-}
-
-impl Drop for Item {
-    fn drop(&mut self) {
-        let id = self.0;
-        LIVE.with(|live| assert!(live.borrow_mut().remove(&id), "item {id} dropped twice"));
-    }
-}
 
 /// The endpoint `end` picks (modulo their number), if there is any left.
 fn pick<E>(endpoints: &[E], end: usize) -> Option<&E> {
@@ -513,13 +492,14 @@ impl Harness {
     /// The values alive are exactly the buffered and the kept ones: nothing leaked, nothing
     /// dropped early.
     fn check_live(&self) {
-        let mut expected: BTreeSet<u64> = self.queue_model.iter().copied().collect();
-        expected.extend(self.channel_model.iter().copied());
-        expected.extend(self.kept.iter().map(|item| item.0));
-        LIVE.with(|live| {
-            let live = live.borrow();
-            assert!(*live == expected, "live {live:?} != expected {expected:?}");
-        });
+        let kept = self.kept.iter().map(|item| item.0);
+        assert_live(
+            self.queue_model
+                .iter()
+                .chain(&self.channel_model)
+                .copied()
+                .chain(kept),
+        );
     }
 
     /// Drops the queue (its model empties with it).
@@ -554,7 +534,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&setup, ops)) = data.split_first() else {
         return;
     };
-    LIVE.with(|live| live.borrow_mut().clear());
+    live::reset();
     let mut harness = Harness::new(usize::from(setup & 0x0f) + 1);
     for pair in ops.chunks_exact(2) {
         harness.apply(Op::decode(pair[0], pair[1]));
@@ -570,5 +550,5 @@ fuzz_target!(|data: &[u8]| {
         harness.drop_queue();
     }
     harness.apply(Op::DropKept);
-    LIVE.with(|live| assert!(live.borrow().is_empty(), "values leaked"));
+    assert_live([]);
 });
