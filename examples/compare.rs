@@ -19,6 +19,8 @@ use std::time::Duration;
 
 #[path = "../benches/workloads/common.rs"]
 mod common;
+#[path = "../benches/workloads/mpmc.rs"]
+mod mpmc;
 #[path = "../benches/workloads/spsc.rs"]
 mod spsc;
 
@@ -32,6 +34,7 @@ const RUNS: usize = 7;
 fn all_workloads() -> Vec<Workload> {
     let mut workloads = Vec::new();
     workloads.extend(spsc::workloads());
+    workloads.extend(mpmc::workloads());
     workloads
 }
 
