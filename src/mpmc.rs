@@ -128,6 +128,18 @@ struct Slot<T> {
     value: UnsafeCell<MaybeUninit<T>>,
 }
 
+impl<T> Slot<T> {
+    /// Moves the value out, leaving the stamp alone.
+    ///
+    /// # Safety
+    /// The caller owns the slot as the consumer of the position whose value it holds.
+    unsafe fn take(&self) -> T {
+        // SAFETY: the caller owns the initialized slot and reads it once.
+        self.value
+            .with(|cell| unsafe { (*cell).assume_init_read() })
+    }
+}
+
 // SAFETY: a slot's value is only touched by the thread that claimed its position (a producer
 // writing, a consumer reading), handed over through the Release/Acquire pair on the slot's
 // stamp; values move between threads, so `T: Send` is needed and enough.
@@ -219,10 +231,10 @@ impl<T> Queue<T> {
 
     #[inline]
     fn push_with(&self, value: T, on_busy: OnBusy) -> Result<(), T> {
-        match self.claim(End::Producer, 1, on_busy) {
-            Some((position, _)) => {
+        match self.claim_one(End::Producer, on_busy) {
+            Some((position, slot)) => {
                 // SAFETY: we just claimed `position`, and its slot is free for it.
-                unsafe { self.fill(position, value) };
+                unsafe { self.fill(slot, position, value) };
                 Ok(())
             }
             None => Err(value),
@@ -244,7 +256,7 @@ impl<T> Queue<T> {
         loop {
             if let Some((position, _)) = self.claim(End::Producer, 1, OnBusy::Wait) {
                 // SAFETY: we just claimed `position`, and its slot is free for it.
-                unsafe { self.fill(position, value) };
+                unsafe { self.fill(self.slot(position), position, value) };
                 return None;
             }
             // Full when last looked at: claim the tail position although its slot still holds
@@ -264,14 +276,14 @@ impl<T> Queue<T> {
                 self.wait_for_stamp(oldest, oldest.wrapping_add(1));
                 // SAFETY: we claimed `oldest` as its consumer and its producer has published
                 // it (the stamp says so); no producer can claim the slot before we publish.
-                Some(unsafe { self.take_value(oldest) })
+                Some(unsafe { self.slot(oldest).take() })
             } else {
                 self.wait_for_stamp(tail, tail);
                 None
             };
             // SAFETY: we claimed `tail`, and its slot is now ours: either we emptied it above or
             // its consumer freed it for `tail`.
-            unsafe { self.fill(tail, value) };
+            unsafe { self.fill(self.slot(tail), tail, value) };
             return evicted;
         }
     }
@@ -292,9 +304,9 @@ impl<T> Queue<T> {
 
     #[inline]
     fn pop_with(&self, on_busy: OnBusy) -> Option<T> {
-        let (position, _) = self.claim(End::Consumer, 1, on_busy)?;
+        let (position, slot) = self.claim_one(End::Consumer, on_busy)?;
         // SAFETY: we just claimed `position`, and its slot holds its value.
-        Some(unsafe { self.empty(position) })
+        Some(unsafe { self.empty(slot, position) })
     }
 
     /// The number of values in the queue right now (other threads may change it at any moment).
@@ -350,10 +362,35 @@ impl<T> Queue<T> {
         self.slots.len()
     }
 
+    /// Claims one position at `end`'s cursor, as [`claim`](Self::claim) does: the common case
+    /// (the slot is ready and nobody races us) inline, everything else in `claim`.
+    #[inline(always)]
+    fn claim_one(&self, end: End, on_busy: OnBusy) -> Option<(usize, &Slot<T>)> {
+        let cursor = match end {
+            End::Producer => &self.tail,
+            End::Consumer => &self.head,
+        };
+        let start = cursor.load(Ordering::Relaxed);
+        // Everything derived from `start` is computed before the atomic operations, which
+        // would make the compiler load the queue's fields again.
+        let slot = self.slot(start);
+        let next = self.next(start);
+        // Acquire: as in `stamp`. SeqCst: as in `claim`.
+        if slot.stamp.load(Ordering::Acquire) == self.ready_stamp(end, start)
+            && cursor
+                .compare_exchange_weak(start, next, Ordering::SeqCst, Ordering::Relaxed)
+                .is_ok()
+        {
+            return Some((start, slot));
+        }
+        let (position, _) = self.claim(end, 1, on_busy)?;
+        Some((position, self.slot(position)))
+    }
+
     /// Claims a run of up to `max` (at least 1) consecutive positions at `end`'s cursor whose
     /// slots are ready for it; `None` when the queue is full (producers) or empty (consumers),
     /// or, with [`OnBusy::GiveUp`], when the slot is still in another thread's hands.
-    #[inline]
+    #[inline(never)]
     fn claim(&self, end: End, max: usize, on_busy: OnBusy) -> Option<(usize, usize)> {
         let (cursor, other) = match end {
             End::Producer => (&self.tail, &self.head),
@@ -466,12 +503,12 @@ impl<T> Queue<T> {
         }
     }
 
-    /// Writes `value` into the slot of `position` and hands the slot to its consumer.
+    /// Writes `value` into `slot`, the slot of `position`, and hands it to its consumer.
     ///
     /// # Safety
     /// The caller claimed `position` as its producer and the slot is free for it.
-    unsafe fn fill(&self, position: usize, value: T) {
-        let slot = self.slot(position);
+    #[inline(always)]
+    unsafe fn fill(&self, slot: &Slot<T>, position: usize, value: T) {
         // SAFETY: the caller owns the slot; no other thread touches its value until the stamp
         // store below hands it on.
         slot.value.with_mut(|cell| unsafe { (*cell).write(value) });
@@ -480,48 +517,48 @@ impl<T> Queue<T> {
         } else {
             Ordering::Release
         };
-        // Release: pairs with the Acquire load in `is_ready`/`wait_for_stamp` of the consumer,
-        // so our write happens before its read.
+        // Release: pairs with the Acquire stamp loads (`stamp`) of the consumer, so our write
+        // happens before its read.
         slot.stamp.store(position.wrapping_add(1), order);
     }
 
-    /// Moves the value of `position` out of its slot and hands the slot to the producer of the
-    /// next lap.
+    /// Moves the value of `position` out of `slot`, its slot, and hands the slot to the
+    /// producer of the next lap.
     ///
     /// # Safety
     /// The caller claimed `position` as its consumer and the slot holds its value.
-    unsafe fn empty(&self, position: usize) -> T {
+    #[inline(always)]
+    unsafe fn empty(&self, slot: &Slot<T>, position: usize) -> T {
         // SAFETY: forwarded from the caller.
-        let value = unsafe { self.take_value(position) };
+        let value = unsafe { slot.take() };
         let order = if cfg!(verisync_mutant = "mpmc_relaxed_empty") {
             Ordering::Relaxed
         } else {
             Ordering::Release
         };
-        // Release: pairs with the Acquire load in `is_ready`/`wait_for_stamp` of the next
-        // lap's producer, so our read happens before its write.
-        self.slot(position)
-            .stamp
-            .store(position.wrapping_add(self.lap), order);
+        // Release: pairs with the Acquire stamp loads (`stamp`) of the next lap's producer, so
+        // our read happens before its write.
+        slot.stamp.store(position.wrapping_add(self.lap), order);
         value
     }
 
-    /// Moves the value of `position` out of its slot, leaving the stamp alone.
-    ///
-    /// # Safety
-    /// The caller claimed `position` as its consumer and the slot holds its value.
-    unsafe fn take_value(&self, position: usize) -> T {
-        // SAFETY: the caller owns the initialized slot and reads it once.
-        self.slot(position)
-            .value
-            .with(|cell| unsafe { (*cell).assume_init_read() })
-    }
-
+    /// The slot of `position`, a position of this queue (from a cursor, or derived from one
+    /// with `next` or by whole laps).
+    #[inline(always)]
     fn slot(&self, position: usize) -> &Slot<T> {
-        &self.slots[position & (self.lap - 1)]
+        let index = position & (self.lap - 1);
+        debug_assert!(
+            index < self.slots.len(),
+            "position {position} is not one of ours"
+        );
+        // SAFETY: every position of this queue has an index below the capacity: the cursors
+        // start at index 0, `next` only moves to `index + 1` when that is below the capacity
+        // and to index 0 otherwise, and adding or subtracting whole laps keeps the index.
+        unsafe { self.slots.get_unchecked(index) }
     }
 
     /// The position after `position`: the next index, or index 0 of the next lap.
+    #[inline(always)]
     fn next(&self, position: usize) -> usize {
         if (position & (self.lap - 1)) + 1 < self.capacity() {
             position.wrapping_add(1)
@@ -552,7 +589,7 @@ impl<T> Queue<T> {
         out.reserve(count);
         for _ in 0..count {
             // SAFETY: we claimed the whole run, and every slot in it held its value.
-            out.push(unsafe { self.empty(position) });
+            out.push(unsafe { self.empty(self.slot(position), position) });
             position = self.next(position);
         }
         count
@@ -568,7 +605,7 @@ impl<T> Queue<T> {
         };
         for value in values.drain(..count) {
             // SAFETY: we claimed the whole run, and every slot in it was free.
-            unsafe { self.fill(position, value) };
+            unsafe { self.fill(self.slot(position), position, value) };
             position = self.next(position);
         }
         count

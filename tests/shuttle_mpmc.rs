@@ -25,7 +25,7 @@ use verisync::mpmc;
 const VALUES: usize = 6;
 
 /// Executions per scheduler.
-const ITERATIONS: usize = 20_000;
+const ITERATIONS: usize = 50_000;
 
 /// PCT's bug depth: the number of priority change points per execution.
 const PCT_DEPTH: usize = 3;
