@@ -21,6 +21,8 @@ use std::time::Duration;
 mod bounded_log;
 #[path = "../benches/workloads/common.rs"]
 mod common;
+#[path = "../benches/workloads/mpmc.rs"]
+mod mpmc;
 #[path = "../benches/workloads/spsc.rs"]
 mod spsc;
 
@@ -34,6 +36,7 @@ const RUNS: usize = 7;
 fn all_workloads() -> Vec<Workload> {
     let mut workloads = Vec::new();
     workloads.extend(spsc::workloads());
+    workloads.extend(mpmc::workloads());
     workloads.extend(bounded_log::workloads());
     workloads
 }

@@ -7,6 +7,7 @@
 //! | module | what it is | progress |
 //! |---|---|---|
 //! | [`spsc`] | bounded single-producer single-consumer channel with batch chunks | wait-free `try_`/chunk ops; blocking ops park |
+//! | [`mpmc`] | bounded linearizable multi-producer multi-consumer queue, and a channel on it with batches | lock-free `push`/`pop`/`try_` ops (see the module doc); blocking ops park |
 //! | [`bounded_log`] | keeps the newest N items pushed by any number of threads; snapshots and cursors for readers | lock-free `push`; wait-free `snapshot`/`read_since` |
 //!
 //! Channels use std's names and error types ([`error`]), so code written against
@@ -25,6 +26,7 @@
 
 pub mod bounded_log;
 pub mod error;
+pub mod mpmc;
 mod park;
 pub mod spsc;
 mod sync;
