@@ -28,5 +28,6 @@ pub mod bounded_log;
 pub mod error;
 pub mod mpmc;
 mod park;
+mod receiver_iter;
 pub mod spsc;
 mod sync;

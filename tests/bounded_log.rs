@@ -14,6 +14,8 @@
 //! `tests/support/log_window.rs`: every snapshot a contiguous window of what was pushed, every
 //! cursor read accounting for each sequence number as an item or a loss.
 
+#[path = "support/behaviour.rs"]
+mod behaviour;
 #[path = "support/log_window.rs"]
 mod log_window;
 
@@ -22,13 +24,9 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::thread;
 
+use behaviour::scaled;
 use log_window::Pushed;
 use verisync::bounded_log::{BoundedLog, CapacityError, Read};
-
-/// `full` normally, `miri` under Miri (which is some 1000 times slower).
-const fn scaled(full: usize, miri: usize) -> usize {
-    if cfg!(miri) { miri } else { full }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Drop-counted values

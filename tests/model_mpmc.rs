@@ -19,6 +19,8 @@
 mod behaviour;
 #[path = "support/linearizability.rs"]
 mod linearizability;
+#[path = "support/model.rs"]
+mod model;
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Barrier};
@@ -26,26 +28,12 @@ use std::thread;
 
 use behaviour::{DropLog, Tracked};
 use linearizability::{Event, Model, Recorder, check};
+use model::config;
 use proptest::prelude::*;
 use verisync::mpmc::{Queue, TryRecvError, TrySendError, channel};
 
 /// Longest operation sequence of a single-thread case.
 const MAX_OPS: usize = 80;
-
-fn config(cases: u32) -> ProptestConfig {
-    let default = ProptestConfig::default();
-    ProptestConfig {
-        // An explicit PROPTEST_CASES wins over the per-test count.
-        cases: if std::env::var_os("PROPTEST_CASES").is_some() {
-            default.cases
-        } else {
-            cases
-        },
-        // Failures print the minimal case; no regression files written into the source tree.
-        failure_persistence: None,
-        ..default
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Queue, one thread

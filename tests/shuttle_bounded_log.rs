@@ -14,6 +14,8 @@
 
 #[path = "support/log_window.rs"]
 mod log_window;
+#[path = "support/shuttle.rs"]
+mod support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
@@ -21,17 +23,12 @@ use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use log_window::Pushed;
 use shuttle::rand::{Rng, thread_rng};
 use shuttle::thread;
+use support::{Scheduler, run};
 use verisync::bounded_log::{BoundedLog, Read};
 
 /// Writer threads, and values each pushes.
 const WRITERS: usize = 4;
 const PER_WRITER: usize = 3;
-
-/// Executions per scheduler.
-const ITERATIONS: usize = 50_000;
-
-/// PCT's bug depth: the number of priority change points per execution.
-const PCT_DEPTH: usize = 3;
 
 /// A payload that records the drop of the original (not of clones) in a per-value counter.
 struct Value {
@@ -134,30 +131,20 @@ fn writers_and_readers() {
     }
 }
 
-/// Runs `check` on [`writers_and_readers`], then fails unless every execution ran.
-fn run(name: &str, check: impl FnOnce(Box<dyn Fn() + Send + Sync>)) {
-    // Counts executions outside the schedule; it takes no part in the test's synchronization.
-    let executions = Arc::new(AtomicUsize::new(0));
-    let counter = executions.clone();
-    check(Box::new(move || {
-        counter.fetch_add(1, Relaxed);
-        writers_and_readers();
-    }));
-    let executions = executions.load(Relaxed);
-    println!("{name}: shuttle ran {executions} executions");
-    assert_eq!(executions, ITERATIONS, "{name}: shuttle skipped executions");
-}
-
 #[test]
 fn random_schedules_four_writers_two_readers() {
-    run("random_schedules_four_writers_two_readers", |f| {
-        shuttle::check_random(f, ITERATIONS);
-    });
+    run(
+        "random_schedules_four_writers_two_readers",
+        Scheduler::Random,
+        writers_and_readers,
+    );
 }
 
 #[test]
 fn pct_schedules_four_writers_two_readers() {
-    run("pct_schedules_four_writers_two_readers", |f| {
-        shuttle::check_pct(f, ITERATIONS, PCT_DEPTH);
-    });
+    run(
+        "pct_schedules_four_writers_two_readers",
+        Scheduler::Pct,
+        writers_and_readers,
+    );
 }

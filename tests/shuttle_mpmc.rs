@@ -12,52 +12,24 @@
 //! Run: `cargo test --release --features shuttle --test shuttle_mpmc`.
 #![cfg(feature = "shuttle")]
 
+#[path = "support/shuttle.rs"]
+mod support;
+
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::Ordering::Relaxed;
 
 use shuttle::rand::{Rng, thread_rng};
 use shuttle::sync::atomic::AtomicUsize as ShuttleAtomicUsize;
 use shuttle::thread;
+use support::{Scheduler, Tracked, assert_each_dropped_once, drop_counters, run};
 use verisync::mpmc;
 
 /// Values each producer offers per execution.
 const VALUES: usize = 6;
 
-/// Executions per scheduler.
-const ITERATIONS: usize = 50_000;
-
-/// PCT's bug depth: the number of priority change points per execution.
-const PCT_DEPTH: usize = 3;
-
-/// A payload that records its own drop in a per-value counter shared with the test.
-///
-/// The counters are std atomics: they only count and never synchronize the test's threads.
-struct Tracked {
-    /// `producer * VALUES + sequence`.
-    id: usize,
-    drops: Arc<Vec<AtomicUsize>>,
-}
-
-impl Drop for Tracked {
-    fn drop(&mut self) {
-        self.drops[self.id].fetch_add(1, Relaxed);
-    }
-}
-
-fn counters() -> Arc<Vec<AtomicUsize>> {
-    Arc::new((0..2 * VALUES).map(|_| AtomicUsize::new(0)).collect())
-}
-
-#[track_caller]
-fn assert_each_dropped_once(drops: &[AtomicUsize], context: &str) {
-    for (id, count) in drops.iter().enumerate() {
-        assert_eq!(
-            count.load(Relaxed),
-            1,
-            "value {id} dropped wrongly; {context}"
-        );
-    }
+fn counters() -> Arc<Vec<std::sync::atomic::AtomicUsize>> {
+    drop_counters(2 * VALUES)
 }
 
 /// Asserts that each list holds each producer's values in increasing sequence order.
@@ -268,48 +240,34 @@ fn queue_with_evictions() {
     assert_each_dropped_once(&drops, &context);
 }
 
-/// Runs `scenario` under `check`, then fails unless every execution ran.
-fn run(name: &str, scenario: fn(), check: impl FnOnce(Box<dyn Fn() + Send + Sync>)) {
-    // Counts executions outside the schedule; it takes no part in the test's synchronization.
-    let executions = Arc::new(AtomicUsize::new(0));
-    let counter = executions.clone();
-    check(Box::new(move || {
-        counter.fetch_add(1, Relaxed);
-        scenario();
-    }));
-    let executions = executions.load(Relaxed);
-    println!("{name}: shuttle ran {executions} executions");
-    assert_eq!(executions, ITERATIONS, "{name}: shuttle skipped executions");
-}
-
 #[test]
 fn channel_random_schedules() {
     run(
         "channel_random_schedules",
+        Scheduler::Random,
         channel_with_endpoint_drops,
-        |f| {
-            shuttle::check_random(f, ITERATIONS);
-        },
     );
 }
 
 #[test]
 fn channel_pct_schedules() {
-    run("channel_pct_schedules", channel_with_endpoint_drops, |f| {
-        shuttle::check_pct(f, ITERATIONS, PCT_DEPTH);
-    });
+    run(
+        "channel_pct_schedules",
+        Scheduler::Pct,
+        channel_with_endpoint_drops,
+    );
 }
 
 #[test]
 fn queue_random_schedules() {
-    run("queue_random_schedules", queue_with_evictions, |f| {
-        shuttle::check_random(f, ITERATIONS);
-    });
+    run(
+        "queue_random_schedules",
+        Scheduler::Random,
+        queue_with_evictions,
+    );
 }
 
 #[test]
 fn queue_pct_schedules() {
-    run("queue_pct_schedules", queue_with_evictions, |f| {
-        shuttle::check_pct(f, ITERATIONS, PCT_DEPTH);
-    });
+    run("queue_pct_schedules", Scheduler::Pct, queue_with_evictions);
 }
