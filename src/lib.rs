@@ -7,6 +7,8 @@
 //! | module | what it is | progress |
 //! |---|---|---|
 //! | [`spsc`] | bounded single-producer single-consumer channel with batch chunks | wait-free `try_`/chunk ops; blocking ops park |
+//! | [`semaphore`] | counting semaphore with FIFO hand-off, weighted acquires, timeouts, close | lock-free fast path (one CAS); blocking acquires park |
+//! | [`errors`] | error collector from many threads, joined into one [`errors::Errors`] | lock-free `push` |
 //!
 //! Channels use std's names and error types ([`error`]), so code written against
 //! `std::sync::mpsc::sync_channel` switches with no renames.
@@ -23,6 +25,8 @@
 //! ```
 
 pub mod error;
+pub mod errors;
 mod park;
+pub mod semaphore;
 pub mod spsc;
 mod sync;

@@ -13,20 +13,20 @@
 #[cfg(verisync_loom)]
 pub(crate) use loom::{
     cell::UnsafeCell,
-    sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence},
+    sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering, fence},
     sync::{Arc, Condvar, Mutex, MutexGuard},
 };
 
 #[cfg(all(feature = "shuttle", not(verisync_loom)))]
 pub(crate) use shuttle::sync::{
     Condvar, Mutex, MutexGuard,
-    atomic::{AtomicBool, AtomicUsize, Ordering, fence},
+    atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering, fence},
 };
 
 #[cfg(not(any(verisync_loom, feature = "shuttle")))]
 pub(crate) use std::sync::{
     Condvar, Mutex, MutexGuard,
-    atomic::{AtomicBool, AtomicUsize, Ordering, fence},
+    atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering, fence},
 };
 
 #[cfg(not(verisync_loom))]
