@@ -186,7 +186,12 @@ impl<E> ErrorCollector<E> {
         // Relaxed: the index only has to be unique; the slot's contents are published by the
         // Release store of its `ready` flag, not by this counter.
         let index = self.next.fetch_add(1, Ordering::Relaxed);
-        if index >= self.limit {
+        let beyond_limit = if cfg!(verisync_mutant = "errors_limit_off_by_one") {
+            index > self.limit
+        } else {
+            index >= self.limit
+        };
+        if beyond_limit {
             return;
         }
         let slot = self.claimed_slot(index);

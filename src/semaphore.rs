@@ -371,7 +371,9 @@ impl Semaphore {
         }
         self.clear_queued();
         drop(queue);
-        wake(woken);
+        if !cfg!(verisync_mutant = "semaphore_close_no_wake") {
+            wake(woken);
+        }
     }
 
     /// Whether [`close`](Self::close) was called.
