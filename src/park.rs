@@ -28,6 +28,7 @@
 
 use std::time::Instant;
 
+use crate::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use crate::sync::{AtomicUsize, MODEL_CHECKED, compiler_fence};
 use crate::sync::{Condvar, Mutex, MutexGuard, Ordering, fence};
 
@@ -109,6 +110,57 @@ impl WaitQueue {
                 return None;
             }
         }
+    }
+
+    /// A channel's blocking send: retries `try_send` with `value`, sleeping here while it
+    /// reports `Full`, until it succeeds, reports `Disconnected`, or `deadline` passes.
+    pub(crate) fn send_until<T>(
+        &self,
+        value: T,
+        deadline: Option<Instant>,
+        mut try_send: impl FnMut(T) -> Result<(), TrySendError<T>>,
+    ) -> Result<(), SendTimeoutError<T>> {
+        let mut pending = match try_send(value) {
+            Ok(()) => return Ok(()),
+            Err(TrySendError::Disconnected(value)) => {
+                return Err(SendTimeoutError::Disconnected(value));
+            }
+            Err(TrySendError::Full(value)) => Some(value),
+        };
+        let sent = self.wait_until(deadline, || match try_send(pending.take()?) {
+            Ok(()) => Some(Ok(())),
+            Err(TrySendError::Full(value)) => {
+                pending = Some(value);
+                None
+            }
+            Err(TrySendError::Disconnected(value)) => {
+                Some(Err(SendTimeoutError::Disconnected(value)))
+            }
+        });
+        match (sent, pending) {
+            (Some(outcome), _) => outcome,
+            (None, Some(value)) => Err(SendTimeoutError::Timeout(value)),
+            (None, None) => unreachable!("a failed attempt always keeps the value"),
+        }
+    }
+
+    /// A channel's blocking receive: retries `try_recv`, sleeping here while it reports
+    /// `Empty`, until it succeeds, reports `Disconnected`, or `deadline` passes.
+    pub(crate) fn recv_until<R>(
+        &self,
+        deadline: Option<Instant>,
+        mut try_recv: impl FnMut() -> Result<R, TryRecvError>,
+    ) -> Result<R, RecvTimeoutError> {
+        let mut attempt = || match try_recv() {
+            Ok(received) => Some(Ok(received)),
+            Err(TryRecvError::Empty) => None,
+            Err(TryRecvError::Disconnected) => Some(Err(RecvTimeoutError::Disconnected)),
+        };
+        if let Some(outcome) = attempt() {
+            return outcome;
+        }
+        let received = self.wait_until(deadline, attempt);
+        received.unwrap_or(Err(RecvTimeoutError::Timeout))
     }
 
     /// Counts the caller as a sleeper and returns the notification round it must wait out.

@@ -436,30 +436,8 @@ impl<T> Sender<T> {
     }
 
     fn send_until(&self, value: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
-        let mut pending = match self.try_send(value) {
-            Ok(()) => return Ok(()),
-            Err(TrySendError::Disconnected(value)) => {
-                return Err(SendTimeoutError::Disconnected(value));
-            }
-            Err(TrySendError::Full(value)) => Some(value),
-        };
-        let sent = self.shared.sender_waits.wait_until(deadline, || {
-            match self.try_send(pending.take()?) {
-                Ok(()) => Some(Ok(())),
-                Err(TrySendError::Full(value)) => {
-                    pending = Some(value);
-                    None
-                }
-                Err(TrySendError::Disconnected(value)) => {
-                    Some(Err(SendTimeoutError::Disconnected(value)))
-                }
-            }
-        });
-        match (sent, pending) {
-            (Some(outcome), _) => outcome,
-            (None, Some(value)) => Err(SendTimeoutError::Timeout(value)),
-            (None, None) => unreachable!("a failed attempt always keeps the value"),
-        }
+        let waits = &self.shared.sender_waits;
+        waits.send_until(value, deadline, |value| self.try_send(value))
     }
 
     /// Reserves up to `max` free slots to fill in one go; the chunk may be shorter (even empty)
@@ -795,16 +773,8 @@ impl<T> Receiver<T> {
     }
 
     fn recv_until(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
-        let attempt = || match self.try_recv() {
-            Ok(value) => Some(Ok(value)),
-            Err(TryRecvError::Empty) => None,
-            Err(TryRecvError::Disconnected) => Some(Err(RecvTimeoutError::Disconnected)),
-        };
-        if let Some(outcome) = attempt() {
-            return outcome;
-        }
-        let received = self.shared.receiver_waits.wait_until(deadline, attempt);
-        received.unwrap_or(Err(RecvTimeoutError::Timeout))
+        let waits = &self.shared.receiver_waits;
+        waits.recv_until(deadline, || self.try_recv())
     }
 
     /// Borrows the oldest value without taking it.

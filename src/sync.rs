@@ -40,6 +40,50 @@ pub(crate) use std::sync::atomic::compiler_fence;
 /// at once instead of spinning, because a spin loop is only wasted schedule steps to a checker.
 pub(crate) const MODEL_CHECKED: bool = cfg!(any(verisync_loom, feature = "shuttle"));
 
+/// Backs off in a retry loop that waits for another thread: crossbeam's exponential backoff
+/// natively; under loom or shuttle, a yield to the checker's scheduler, which otherwise could
+/// keep running the spinning thread forever and never the one it waits for.
+pub(crate) struct Backoff {
+    #[cfg(not(any(verisync_loom, feature = "shuttle")))]
+    inner: crossbeam_utils::Backoff,
+}
+
+impl Backoff {
+    pub(crate) fn new() -> Self {
+        Self {
+            #[cfg(not(any(verisync_loom, feature = "shuttle")))]
+            inner: crossbeam_utils::Backoff::new(),
+        }
+    }
+
+    /// Backs off after losing a race (a failed compare-exchange): the winner is running.
+    pub(crate) fn spin(&self) {
+        #[cfg(not(any(verisync_loom, feature = "shuttle")))]
+        self.inner.spin();
+        #[cfg(any(verisync_loom, feature = "shuttle"))]
+        yield_to_checker();
+    }
+
+    /// Backs off while waiting for another thread to finish a step: spins, then yields the CPU,
+    /// which the awaited thread may need when threads outnumber cores.
+    pub(crate) fn snooze(&self) {
+        #[cfg(not(any(verisync_loom, feature = "shuttle")))]
+        self.inner.snooze();
+        #[cfg(any(verisync_loom, feature = "shuttle"))]
+        yield_to_checker();
+    }
+}
+
+#[cfg(verisync_loom)]
+fn yield_to_checker() {
+    loom::thread::yield_now();
+}
+
+#[cfg(all(feature = "shuttle", not(verisync_loom)))]
+fn yield_to_checker() {
+    shuttle::thread::yield_now();
+}
+
 /// `std::cell::UnsafeCell` with loom's access API (`with`, `with_mut`).
 #[cfg(not(verisync_loom))]
 #[repr(transparent)]
@@ -47,6 +91,10 @@ pub(crate) struct UnsafeCell<T>(std::cell::UnsafeCell<T>);
 
 #[cfg(not(verisync_loom))]
 impl<T> UnsafeCell<T> {
+    pub(crate) const fn new(value: T) -> Self {
+        Self(std::cell::UnsafeCell::new(value))
+    }
+
     #[inline(always)]
     pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
         f(self.0.get())

@@ -9,59 +9,16 @@
 //!     cargo +nightly miri test --test errors -- concurrent_
 //! ```
 
-#[path = "support/watch.rs"]
-mod watch;
+#[path = "support/behaviour.rs"]
+mod behaviour;
 
 use std::error::Error;
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
+use behaviour::{DropLog, scaled, spawn_watched};
 use verisync::errors::{ErrorCollector, Errors};
-use watch::{scaled, spawn_watched};
-
-/// Counts how often each of a fixed set of values was dropped.
-#[derive(Clone)]
-struct DropLog(Arc<[AtomicU32]>);
-
-impl DropLog {
-    fn new(values: usize) -> Self {
-        Self((0..values).map(|_| AtomicU32::new(0)).collect())
-    }
-
-    fn value(&self, id: usize) -> Logged {
-        Logged {
-            id,
-            log: self.clone(),
-        }
-    }
-
-    #[track_caller]
-    fn assert_each_dropped_once(&self) {
-        for (id, drops) in self.0.iter().enumerate() {
-            assert_eq!(drops.load(Ordering::SeqCst), 1, "value {id}");
-        }
-    }
-}
-
-/// An error that records its drop.
-#[derive(Debug)]
-struct Logged {
-    id: usize,
-    log: DropLog,
-}
-
-impl fmt::Debug for DropLog {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("DropLog")
-    }
-}
-
-impl Drop for Logged {
-    fn drop(&mut self) {
-        self.log.0[self.id].fetch_add(1, Ordering::SeqCst);
-    }
-}
 
 #[test]
 fn reads_follow_push_order_across_segments() {
@@ -158,21 +115,21 @@ fn every_error_is_dropped_exactly_once() {
     let log = DropLog::new(count);
     let errors = ErrorCollector::with_limit(count / 2);
     for id in 0..count {
-        errors.push(log.value(id));
+        errors.push(log.item(id));
     }
     let taken = errors.into_vec();
     assert_eq!(taken.len(), count / 2);
     assert!(taken.iter().map(|e| e.id).eq(0..count / 2));
     drop(taken);
-    log.assert_each_dropped_once();
+    log.assert_all_dropped_once();
 
     let log = DropLog::new(count);
     let errors = ErrorCollector::new();
     for id in 0..count {
-        errors.push(log.value(id));
+        errors.push(log.item(id));
     }
     drop(errors);
-    log.assert_each_dropped_once();
+    log.assert_all_dropped_once();
 }
 
 /// An error whose drop panics once.
@@ -191,11 +148,11 @@ fn a_panicking_drop_does_not_stop_the_others() {
     let log = DropLog::new(40);
     let errors = ErrorCollector::new();
     for id in 0..40 {
-        errors.push((log.value(id), PanicOnDrop(id == 3)));
+        errors.push((log.item(id), PanicOnDrop(id == 3)));
     }
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(errors)));
     assert!(result.is_err());
-    log.assert_each_dropped_once();
+    log.assert_all_dropped_once();
 }
 
 #[test]
@@ -230,7 +187,7 @@ fn concurrent_pushes_keep_every_error_once() {
             let (errors, log) = (errors.clone(), log.clone());
             spawn_watched("pusher", move || {
                 for i in 0..per_thread {
-                    errors.push(log.value(thread * per_thread + i));
+                    errors.push(log.item(thread * per_thread + i));
                 }
             })
         })
@@ -257,25 +214,28 @@ fn concurrent_pushes_keep_every_error_once() {
     ids.sort_unstable();
     assert!(ids.into_iter().eq(0..threads * per_thread));
     drop(errors);
-    log.assert_each_dropped_once();
+    log.assert_all_dropped_once();
 }
 
 #[test]
 fn concurrent_reads_while_pushing_see_a_growing_ordered_view() {
     let per_thread = scaled(20_000, 50);
     let errors = Arc::new(ErrorCollector::new());
+    let finished = Arc::new(AtomicUsize::new(0));
     let pushers: Vec<_> = (0..2)
         .map(|thread| {
-            let errors = errors.clone();
+            let (errors, finished) = (errors.clone(), finished.clone());
             spawn_watched("pusher", move || {
                 for i in 0..per_thread {
                     errors.push((thread, i));
                 }
+                finished.fetch_add(1, Ordering::SeqCst);
             })
         })
         .collect();
-    let mut seen = 0;
-    while seen < 2 * per_thread {
+    loop {
+        // Checked before reading, so the last pass comes after every push returned.
+        let done = finished.load(Ordering::SeqCst) == 2;
         let mut last = [None::<usize>; 2];
         let mut count = 0;
         for &(thread, i) in errors.iter() {
@@ -287,14 +247,12 @@ fn concurrent_reads_while_pushing_see_a_growing_ordered_view() {
             count += 1;
         }
         assert!(count <= errors.len());
-        seen = seen.max(count);
-        if pushers.iter().all(|p| p.is_finished()) {
-            seen = errors.iter().count();
+        if done {
+            assert_eq!(count, 2 * per_thread, "a finished push is not readable");
             break;
         }
     }
     for pusher in pushers {
         pusher.join();
     }
-    assert_eq!(seen, 2 * per_thread);
 }

@@ -13,18 +13,18 @@
 //! fails even with a permit free ([`wait_until_queued`]), so the tests that need a queued
 //! waiter leave one permit free and make the waiter ask for more.
 
-#[path = "support/watch.rs"]
-mod watch;
+#[path = "support/behaviour.rs"]
+mod behaviour;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 use std::time::Duration;
 
+use behaviour::{SETTLE, scaled, spawn_watched};
 use verisync::semaphore::{
     AcquireError, AcquireTimeoutError, Semaphore, TooManyPermits, TryAcquireError,
 };
-use watch::{SETTLE, scaled, spawn_watched};
 
 /// Returns once some thread waits in `semaphore`'s queue. Needs a free permit to probe with:
 /// `try_acquire` succeeds on it (the probe gives it back) until a waiter makes it fail.
@@ -121,12 +121,20 @@ fn zero_permits_wait_for_added_ones() {
     ));
     semaphore.add_permits(1);
     let permit = semaphore.acquire().unwrap();
+    let acquired = Arc::new(AtomicBool::new(false));
     let waiter = {
-        let semaphore = semaphore.clone();
-        spawn_watched("waiter", move || semaphore.acquire().map(|p| p.count()))
+        let (semaphore, acquired) = (semaphore.clone(), acquired.clone());
+        spawn_watched("waiter", move || {
+            let permit = semaphore.acquire();
+            acquired.store(true, Ordering::SeqCst);
+            permit.map(|p| p.count())
+        })
     };
     thread::sleep(SETTLE);
-    assert!(!waiter.is_finished(), "acquired a permit that was held");
+    assert!(
+        !acquired.load(Ordering::SeqCst),
+        "acquired a permit that was held"
+    );
     semaphore.add_permits(1);
     assert_eq!(waiter.join(), Ok(1));
     drop(permit);
@@ -221,17 +229,20 @@ fn a_blocking_acquire_queues_behind_a_larger_waiter() {
         })
     };
     wait_until_queued(&semaphore);
+    let small_done = Arc::new(AtomicBool::new(false));
     let small = {
-        let (semaphore, big_done) = (semaphore.clone(), big_done.clone());
+        let (semaphore, big_done, small_done) =
+            (semaphore.clone(), big_done.clone(), small_done.clone());
         spawn_watched("small", move || {
             let _permit = semaphore.acquire().unwrap();
+            small_done.store(true, Ordering::SeqCst);
             // The free permit was there all along; FIFO kept it for the older waiter.
             big_done.load(Ordering::SeqCst)
         })
     };
     thread::sleep(SETTLE);
     assert!(
-        !small.is_finished(),
+        !small_done.load(Ordering::SeqCst),
         "a later, smaller request overtook a waiter"
     );
     drop(held);

@@ -24,144 +24,26 @@
 //!     --test spsc -- --ignored --exact panicking_drop_in_buffer_when_the_endpoints_drop
 //! ```
 
+#[path = "support/behaviour.rs"]
+mod support;
+
 use std::cell::Cell;
-use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
-use std::sync::{Arc, mpsc};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
+
+use support::{DropLog, SETTLE, WATCHDOG, scaled, spawn_watched};
 
 use verisync::spsc::{
     CapacityError, Receiver, RecvError, RecvTimeoutError, SendError, SendTimeoutError, Sender,
     TryRecvError, TrySendError, channel, try_channel,
 };
 
-/// How long a test waits for a helper thread before declaring it hung. Under Miri the clock is
-/// virtual and jumps ahead when every thread is blocked, so a real hang is still caught at once.
-const WATCHDOG: Duration = if cfg!(miri) {
-    Duration::from_secs(3600)
-} else {
-    Duration::from_secs(60)
-};
-
-/// How long the main thread sleeps to let a helper thread get into a blocking call first.
-const SETTLE: Duration = Duration::from_millis(50);
-
-/// `full` normally, `miri` under Miri (which is some 1000 times slower).
-const fn scaled(full: usize, miri: usize) -> usize {
-    if cfg!(miri) { miri } else { full }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
-
-/// A helper thread whose result the test waits for at most [`WATCHDOG`].
-struct Watched<R> {
-    name: &'static str,
-    done: mpsc::Receiver<thread::Result<R>>,
-    handle: thread::JoinHandle<()>,
-}
-
-/// Runs `f` on a new thread; [`Watched::join`] returns its result or re-raises its panic.
-fn spawn_watched<R, F>(name: &'static str, f: F) -> Watched<R>
-where
-    R: Send + 'static,
-    F: FnOnce() -> R + Send + 'static,
-{
-    let (report, done) = mpsc::channel();
-    let handle = thread::Builder::new()
-        .name(name.to_owned())
-        .spawn(move || {
-            let result = panic::catch_unwind(AssertUnwindSafe(f));
-            // The test may have given up on us already; nobody to tell then.
-            let _ = report.send(result);
-        })
-        .expect("failed to spawn a test thread");
-    Watched { name, done, handle }
-}
-
-impl<R> Watched<R> {
-    /// The thread's result; fails the test if the thread does not finish within [`WATCHDOG`].
-    #[track_caller]
-    fn join(self) -> R {
-        match self.done.recv_timeout(WATCHDOG) {
-            Ok(result) => {
-                self.handle
-                    .join()
-                    .expect("the thread reported, then panicked");
-                result.unwrap_or_else(|payload| panic::resume_unwind(payload))
-            }
-            Err(_) => panic!(
-                "thread `{}` did not finish within {WATCHDOG:?}: blocked forever (lost wake-up?)",
-                self.name
-            ),
-        }
-    }
-}
-
-/// Counts how often each of a fixed set of values was dropped.
-#[derive(Clone)]
-struct DropLog(Arc<[AtomicU32]>);
-
-impl DropLog {
-    /// A log for values with ids `0..values`.
-    fn new(values: usize) -> Self {
-        Self((0..values).map(|_| AtomicU32::new(0)).collect())
-    }
-
-    /// Makes the value with `id`.
-    fn item(&self, id: usize) -> Tracked {
-        assert!(id < self.0.len(), "id {id} out of the log's range");
-        Tracked {
-            id,
-            log: self.clone(),
-        }
-    }
-
-    /// How many times the value with `id` was dropped so far.
-    fn drops(&self, id: usize) -> u32 {
-        self.0[id].load(Ordering::SeqCst)
-    }
-
-    /// Asserts that the values with ids in `ids` were each dropped exactly once.
-    #[track_caller]
-    fn assert_dropped_once(&self, ids: std::ops::Range<usize>) {
-        for id in ids {
-            assert_eq!(
-                self.drops(id),
-                1,
-                "value {id} dropped {} times",
-                self.drops(id)
-            );
-        }
-    }
-
-    /// Asserts that every value of the log was dropped exactly once.
-    #[track_caller]
-    fn assert_all_dropped_once(&self) {
-        self.assert_dropped_once(0..self.0.len());
-    }
-}
-
-/// A value that records its drop in a [`DropLog`].
-struct Tracked {
-    id: usize,
-    log: DropLog,
-}
-
-impl Drop for Tracked {
-    fn drop(&mut self) {
-        self.log.0[self.id].fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-impl fmt::Debug for Tracked {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Tracked({})", self.id)
-    }
-}
 
 /// Moves both positions `steps` places on by sending and receiving one value at a time.
 fn advance_positions<T>(

@@ -1,14 +1,13 @@
-//! Helpers shared by the behaviour tests of the semaphore, the error collector and fan-out
-//! (included with `#[path]`): a watchdog for threads that might block forever, and scaling of
-//! counts under Miri.
+//! Helpers shared by the behaviour suites (`tests/<prim>.rs`, which include this file with
+//! `#[path]`): a watchdog for threads that could block forever, drop counting, and counts that
+//! shrink under Miri.
 
-#![allow(
-    dead_code,
-    reason = "each test file uses its own subset of these helpers"
-)]
+#![allow(dead_code, reason = "each suite uses the helpers it needs")]
 
+use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, mpsc};
 use std::thread;
 use std::time::Duration;
 
@@ -20,8 +19,7 @@ pub const WATCHDOG: Duration = if cfg!(miri) {
     Duration::from_secs(60)
 };
 
-/// How long the main thread sleeps to give a helper thread the chance to do something it must
-/// not do (a check that can only pass early, never fail spuriously).
+/// How long the main thread sleeps to let a helper thread get into a blocking call first.
 pub const SETTLE: Duration = Duration::from_millis(50);
 
 /// `full` normally, `miri` under Miri (which is some 1000 times slower).
@@ -71,9 +69,66 @@ impl<R> Watched<R> {
             ),
         }
     }
+}
 
-    /// Whether the thread has finished (without waiting).
-    pub fn is_finished(&self) -> bool {
-        self.handle.is_finished()
+/// Counts how often each of a fixed set of values was dropped.
+#[derive(Clone)]
+pub struct DropLog(Arc<[AtomicU32]>);
+
+impl DropLog {
+    /// A log for values with ids `0..values`.
+    pub fn new(values: usize) -> Self {
+        Self((0..values).map(|_| AtomicU32::new(0)).collect())
+    }
+
+    /// Makes the value with `id`.
+    pub fn item(&self, id: usize) -> Tracked {
+        assert!(id < self.0.len(), "id {id} out of the log's range");
+        Tracked {
+            id,
+            log: self.clone(),
+        }
+    }
+
+    /// How many times the value with `id` was dropped so far.
+    pub fn drops(&self, id: usize) -> u32 {
+        self.0[id].load(Ordering::SeqCst)
+    }
+
+    /// Asserts that the values with ids in `ids` were each dropped exactly once.
+    #[track_caller]
+    pub fn assert_dropped_once(&self, ids: std::ops::Range<usize>) {
+        for id in ids {
+            assert_eq!(
+                self.drops(id),
+                1,
+                "value {id} dropped {} times",
+                self.drops(id)
+            );
+        }
+    }
+
+    /// Asserts that every value of the log was dropped exactly once.
+    #[track_caller]
+    pub fn assert_all_dropped_once(&self) {
+        self.assert_dropped_once(0..self.0.len());
+    }
+}
+
+/// A value that records its drop in a [`DropLog`].
+pub struct Tracked {
+    pub id: usize,
+    log: DropLog,
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.log.0[self.id].fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+impl fmt::Debug for Tracked {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Tracked({})", self.id)
     }
 }
