@@ -9,6 +9,7 @@
 //! | [`spsc`] | bounded single-producer single-consumer channel with batch chunks | wait-free `try_`/chunk ops; blocking ops park |
 //! | [`semaphore`] | counting semaphore with FIFO hand-off, weighted acquires, timeouts, close | lock-free fast path (one CAS); blocking acquires park |
 //! | [`errors`] | error collector from many threads, joined into one [`errors::Errors`] | lock-free `push` |
+//! | [`fanout`] | scoped task group on a fixed set of workers: limit, first error cancels, ordered `map` | spawns block at the limit (park) |
 //! | [`mpmc`] | bounded linearizable multi-producer multi-consumer queue, and a channel on it with batches | lock-free `push`/`pop`/`try_` ops (see the module doc); blocking ops park |
 //!
 //! Channels use std's names and error types ([`error`]), so code written against
@@ -27,6 +28,8 @@
 
 pub mod error;
 pub mod errors;
+#[cfg(not(verisync_loom))]
+pub mod fanout;
 pub mod mpmc;
 mod park;
 pub mod semaphore;

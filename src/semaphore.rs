@@ -539,7 +539,8 @@ impl Semaphore {
     }
 
     /// Gives `n` permits back: to the waiters, oldest first, if any, else to the free count.
-    fn release(&self, n: usize) {
+    /// Also how `fanout` returns a permit it [detached](Permit::detach) from its guard.
+    pub(crate) fn release(&self, n: usize) {
         if n == 0 {
             return;
         }
@@ -710,6 +711,14 @@ impl Permit<'_> {
     pub fn forget(self) {
         let this = std::mem::ManuallyDrop::new(self);
         this.semaphore.forget_permits(this.count);
+    }
+}
+
+impl Permit<'_> {
+    /// Drops the guard without giving the permits back, for a caller that returns them later
+    /// with [`Semaphore::release`] (unlike [`forget`](Self::forget), the total stays).
+    pub(crate) fn detach(self) -> usize {
+        std::mem::ManuallyDrop::new(self).count
     }
 }
 

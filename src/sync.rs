@@ -32,6 +32,13 @@ pub(crate) use std::sync::{
 #[cfg(not(verisync_loom))]
 pub(crate) use std::sync::Arc;
 
+/// Scoped threads, for `fanout`: shuttle's under shuttle, so that its schedulers control them;
+/// std's otherwise. loom has no scoped threads, so `fanout` is not built under loom.
+#[cfg(all(feature = "shuttle", not(verisync_loom)))]
+pub(crate) use shuttle::thread::{self, Scope as ThreadScope, ThreadId};
+#[cfg(not(any(verisync_loom, feature = "shuttle")))]
+pub(crate) use std::thread::{self, Scope as ThreadScope, ThreadId};
+
 /// Only orders the compiler, never the CPU: the cheap half of the asymmetric fence in
 /// `park.rs`, which is only used outside loom and shuttle.
 pub(crate) use std::sync::atomic::compiler_fence;
