@@ -223,7 +223,11 @@ where
     assert!(limit != 0, "verisync::fanout: limit must be at least 1");
     let shared = Shared {
         cancelled: AtomicBool::new(false),
-        slots: Semaphore::new(limit),
+        slots: Semaphore::new(if cfg!(verisync_mutant = "fanout_extra_slot") {
+            limit + 1
+        } else {
+            limit
+        }),
         pending: AtomicUsize::new(0),
         drained: WaitQueue::new(),
         errors: Sink(errors),
@@ -308,7 +312,7 @@ impl<E> Shared<E> {
     /// Runs `task` unless the group is cancelled (then only drops it), recording its error
     /// or panic.
     fn run_or_skip(&self, task: Task<E>) {
-        let skipped = self.is_cancelled() && !cfg!(verisync_mutant = "fanout_run_cancelled");
+        let skipped = self.is_cancelled();
         let outcome = panic::catch_unwind(AssertUnwindSafe(move || {
             if skipped {
                 drop(task);
@@ -322,15 +326,19 @@ impl<E> Shared<E> {
             Ok(Err(error)) => {
                 // The error goes in before the flag: whoever sees the cancellation and fails
                 // because of it pushes later, so the first error stays the root cause.
+                if cfg!(verisync_mutant = "fanout_cancel_before_error") && self.cancel_on_error {
+                    self.cancel();
+                }
                 self.errors.push(error);
                 if self.cancel_on_error {
                     self.cancel();
                 }
             }
             Err(payload) => {
-                let mut first = self.panic.lock().unwrap_or_else(|e| e.into_inner());
-                first.get_or_insert(payload);
-                drop(first);
+                if !cfg!(verisync_mutant = "fanout_panic_not_resumed") {
+                    let mut first = self.panic.lock().unwrap_or_else(|e| e.into_inner());
+                    first.get_or_insert(payload);
+                }
                 self.cancel();
             }
         }
@@ -458,7 +466,8 @@ impl<'scope, E> Group<'scope, '_, E> {
     where
         F: FnOnce() -> Result<T, E> + Send + 'scope,
     {
-        if thread::current().id() != self.owner {
+        let queues_anywhere = cfg!(verisync_mutant = "fanout_nested_queues");
+        if thread::current().id() != self.owner && !queues_anywhere {
             self.shared.run_or_skip(erase(task));
             return Ok(());
         }

@@ -28,7 +28,6 @@
 
 pub mod error;
 pub mod errors;
-#[cfg(not(verisync_loom))]
 pub mod fanout;
 pub mod mpmc;
 mod park;

@@ -717,10 +717,6 @@ impl Permit<'_> {
 impl Permit<'_> {
     /// Drops the guard without giving the permits back, for a caller that returns them later
     /// with [`Semaphore::release`] (unlike [`forget`](Self::forget), the total stays).
-    #[cfg_attr(
-        verisync_loom,
-        allow(dead_code, reason = "only fanout uses it, and loom does not build fanout")
-    )]
     pub(crate) fn detach(self) -> usize {
         std::mem::ManuallyDrop::new(self).count
     }

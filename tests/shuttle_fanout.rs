@@ -1,0 +1,160 @@
+//! shuttle schedules of the fan-out task group: a limit of 2 with six tasks that may fail,
+//! poll for cancellation or spawn from inside a task, and an ordered `map`.
+//!
+//! shuttle controls every thread switch of the scope's own thread and of the workers (the
+//! crate's facade gives `fanout` shuttle's scoped threads under this feature) and reports a
+//! deadlock when every thread is blocked. The tasks running at once are counted with a
+//! high-water mark that must never exceed the limit; a failed group must return the root
+//! error, never the "cancelled" one its other tasks return after seeing the cancellation.
+//! Which tasks fail comes from `shuttle::rand`, so a failure replays from its schedule.
+//!
+//! Run: `cargo test --release --features shuttle --test shuttle_fanout`.
+#![cfg(feature = "shuttle")]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+
+use shuttle::rand::{Rng, thread_rng};
+use shuttle::thread;
+use verisync::fanout;
+
+/// The group's limit.
+const LIMIT: usize = 2;
+/// Tasks spawned per execution.
+const TASKS: usize = 6;
+/// Executions per scheduler.
+const ITERATIONS: usize = 5_000;
+/// PCT's bug depth.
+const PCT_DEPTH: usize = 3;
+
+/// What one task does.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Role {
+    Succeed,
+    Fail,
+    /// Polls for cancellation a few times and fails with "cancelled" if it sees it.
+    Poll,
+    /// Spawns a task from inside the task.
+    Nest,
+}
+
+/// One execution of a group; see the module documentation.
+fn group_with_random_failures() {
+    let roles: Vec<Role> = (0..TASKS)
+        .map(|_| match thread_rng().gen_range(0..4) {
+            0 => Role::Succeed,
+            1 => Role::Fail,
+            2 => Role::Poll,
+            _ => Role::Nest,
+        })
+        .collect();
+    let running = AtomicUsize::new(0);
+    let most = AtomicUsize::new(0);
+    let ran = AtomicUsize::new(0);
+    let enter = || {
+        let now = running.fetch_add(1, Relaxed) + 1;
+        most.fetch_max(now, Relaxed);
+        ran.fetch_add(1, Relaxed);
+    };
+    let leave = || {
+        running.fetch_sub(1, Relaxed);
+    };
+    let result = fanout::scope(LIMIT, |group| {
+        for (id, &role) in roles.iter().enumerate() {
+            let (enter, leave) = (&enter, &leave);
+            group.spawn(move || {
+                enter();
+                let outcome = match role {
+                    Role::Succeed => Ok(()),
+                    Role::Fail => Err(format!("task {id} failed")),
+                    Role::Poll => {
+                        let mut outcome = Ok(());
+                        for _ in 0..3 {
+                            if group.is_cancelled() {
+                                outcome = Err(String::from("cancelled"));
+                                break;
+                            }
+                            thread::yield_now();
+                        }
+                        outcome
+                    }
+                    Role::Nest => {
+                        group.spawn(|| Ok::<_, String>(()));
+                        Ok(())
+                    }
+                };
+                leave();
+                outcome
+            });
+        }
+    });
+    let most = most.load(Relaxed);
+    assert!(most <= LIMIT, "{most} tasks ran at once with limit {LIMIT}");
+    let first_failure = roles.iter().position(|&role| role == Role::Fail);
+    match (result, first_failure) {
+        (Ok(()), None) => assert_eq!(ran.load(Relaxed), TASKS),
+        (Err(error), Some(_)) => assert!(error.ends_with("failed"), "not the root cause: {error}"),
+        (result, failure) => panic!("result {result:?} with the first failing task {failure:?}"),
+    }
+}
+
+/// An ordered `map` over five items with a limit of 2.
+fn ordered_map() {
+    let results = fanout::map(0..5u32, LIMIT, |n| {
+        if n % 2 == 0 {
+            thread::yield_now();
+        }
+        Ok::<_, ()>(n * 10)
+    });
+    assert_eq!(results, Ok(vec![0, 10, 20, 30, 40]));
+}
+
+/// Runs `check` on `execution`, then fails unless every execution ran.
+fn run(name: &str, execution: fn(), check: impl FnOnce(Box<dyn Fn() + Send + Sync>)) {
+    // Counts executions outside the schedule; it takes no part in the test's synchronization.
+    let executions = Arc::new(AtomicUsize::new(0));
+    let counter = executions.clone();
+    check(Box::new(move || {
+        counter.fetch_add(1, Relaxed);
+        execution();
+    }));
+    let executions = executions.load(Relaxed);
+    println!("{name}: shuttle ran {executions} executions");
+    assert_eq!(executions, ITERATIONS, "{name}: shuttle skipped executions");
+}
+
+#[test]
+fn random_schedules_of_a_failing_group() {
+    run(
+        "random_schedules_of_a_failing_group",
+        group_with_random_failures,
+        |f| {
+            shuttle::check_random(f, ITERATIONS);
+        },
+    );
+}
+
+#[test]
+fn pct_schedules_of_a_failing_group() {
+    run(
+        "pct_schedules_of_a_failing_group",
+        group_with_random_failures,
+        |f| {
+            shuttle::check_pct(f, ITERATIONS, PCT_DEPTH);
+        },
+    );
+}
+
+#[test]
+fn random_schedules_of_an_ordered_map() {
+    run("random_schedules_of_an_ordered_map", ordered_map, |f| {
+        shuttle::check_random(f, ITERATIONS);
+    });
+}
+
+#[test]
+fn pct_schedules_of_an_ordered_map() {
+    run("pct_schedules_of_an_ordered_map", ordered_map, |f| {
+        shuttle::check_pct(f, ITERATIONS, PCT_DEPTH);
+    });
+}
