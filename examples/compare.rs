@@ -21,6 +21,8 @@ use std::time::Duration;
 mod common;
 #[path = "../benches/workloads/spsc.rs"]
 mod spsc;
+#[path = "../benches/workloads/coordination.rs"]
+mod coordination;
 
 use common::Workload;
 
@@ -32,6 +34,7 @@ const RUNS: usize = 7;
 fn all_workloads() -> Vec<Workload> {
     let mut workloads = Vec::new();
     workloads.extend(spsc::workloads());
+    workloads.extend(coordination::workloads());
     workloads
 }
 

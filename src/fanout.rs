@@ -165,7 +165,9 @@ where
     })?;
     let mut results = results.0.into_vec();
     // Pushed roughly in input order, so this is close to linear.
-    results.sort_unstable_by_key(|&(index, _)| index);
+    if !cfg!(verisync_mutant = "fanout_map_unsorted") {
+        results.sort_unstable_by_key(|&(index, _)| index);
+    }
     Ok(results.into_iter().map(|(_, result)| result).collect())
 }
 

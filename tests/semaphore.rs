@@ -19,12 +19,16 @@ mod behaviour;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use behaviour::{SETTLE, scaled, spawn_watched};
 use verisync::semaphore::{
     AcquireError, AcquireTimeoutError, Semaphore, TooManyPermits, TryAcquireError,
 };
+
+/// How long [`wait_until_queued`] probes before it gives up: far longer than a thread needs to
+/// queue, short enough that a `try_acquire` that overtakes waiters fails the test quickly.
+const QUEUE_DEADLINE: Duration = Duration::from_secs(if cfg!(miri) { 3600 } else { 10 });
 
 /// Returns once some thread waits in `semaphore`'s queue. Needs a free permit to probe with:
 /// `try_acquire` succeeds on it (the probe gives it back) until a waiter makes it fail.
@@ -33,10 +37,15 @@ fn wait_until_queued(semaphore: &Semaphore) {
         semaphore.available_permits() > 0,
         "the probe needs a free permit"
     );
+    let deadline = Instant::now() + QUEUE_DEADLINE;
     loop {
         match semaphore.try_acquire() {
             Ok(permit) => {
                 drop(permit);
+                assert!(
+                    Instant::now() < deadline,
+                    "try_acquire kept succeeding with a thread waiting (or it never queued)"
+                );
                 thread::yield_now();
             }
             Err(TryAcquireError::NoPermits) => return,
