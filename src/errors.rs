@@ -28,8 +28,8 @@
 //! The errors live in segments whose sizes double: segment `s` holds `FIRST_SEGMENT << s`
 //! slots, so index `i` is found from the position of the highest bit of `i + FIRST_SEGMENT`,
 //! segments never move, and no push waits for another one to grow the storage. Each slot has a
-//! `ready` flag that the push sets (Release) after writing the error, and readers check it
-//! (Acquire) before touching the value.
+//! `ready` flag, next to the value, that the push sets (Release) after writing the error, and
+//! readers check it (Acquire) before touching the value.
 //!
 //! # Examples
 //! ```
@@ -52,9 +52,7 @@ use std::fmt;
 use std::mem::MaybeUninit;
 use std::ptr;
 
-use crate::sync::{
-    AtomicBool, AtomicPtr, AtomicUsize, MODEL_CHECKED, Ordering, UnsafeCell, uninit_slots,
-};
+use crate::sync::{AtomicBool, AtomicPtr, AtomicUsize, MODEL_CHECKED, Ordering, UnsafeCell};
 
 /// Slots in segment 0. Model checkers get single-slot first segments, so that a handful of
 /// pushes already race to allocate new segments.
@@ -63,10 +61,15 @@ const FIRST_SEGMENT: usize = if MODEL_CHECKED { 1 } else { 32 };
 /// Enough segments for every index up to `usize::MAX - FIRST_SEGMENT`.
 const SEGMENTS: usize = (usize::BITS - FIRST_SEGMENT.trailing_zeros()) as usize;
 
-/// One segment of slots: slot `i` holds an error once `ready[i]` is set.
+/// One segment: its slots, each holding an error once its `ready` flag is set.
 struct Segment<E> {
-    ready: Box<[AtomicBool]>,
-    values: Box<[UnsafeCell<MaybeUninit<E>>]>,
+    slots: Box<[SlotCell<E>]>,
+}
+
+/// A slot's storage: the flag next to the value, so a push touches one cache line.
+struct SlotCell<E> {
+    value: UnsafeCell<MaybeUninit<E>>,
+    ready: AtomicBool,
 }
 
 /// One slot of a published segment.
@@ -77,16 +80,20 @@ struct Slot<'a, E> {
 
 impl<E> Segment<E> {
     fn new(len: usize) -> Self {
-        Self {
-            ready: (0..len).map(|_| AtomicBool::new(false)).collect(),
-            values: uninit_slots(len),
-        }
+        let slots = (0..len)
+            .map(|_| SlotCell {
+                value: UnsafeCell::new(MaybeUninit::uninit()),
+                ready: AtomicBool::new(false),
+            })
+            .collect();
+        Self { slots }
     }
 
     fn slot(&self, offset: usize) -> Slot<'_, E> {
+        let cell = &self.slots[offset];
         Slot {
-            ready: &self.ready[offset],
-            value: &self.values[offset],
+            ready: &cell.ready,
+            value: &cell.value,
         }
     }
 }
@@ -338,18 +345,32 @@ impl<E> ErrorCollector<E> {
     fn take_ready(&mut self) -> Vec<E> {
         let end = self.len().min(self.limit);
         let mut errors = Vec::with_capacity(end);
-        for index in 0..end {
-            if let Some(slot) = self.ready_slot(index) {
-                // Relaxed: `&mut self`, so no other thread reads the flag; clearing it makes
-                // the value moved out below unreachable through the slot.
-                slot.ready.store(false, Ordering::Relaxed);
-                // SAFETY: the slot was ready, so it holds a value, and clearing the flag made
-                // this its only owner.
-                errors.push(
-                    slot.value
-                        .with(|value| unsafe { (*value).assume_init_read() }),
-                );
+        let mut first_index = 0;
+        for (segment, head) in self.segments.iter().enumerate() {
+            if first_index >= end {
+                break;
             }
+            let len = FIRST_SEGMENT << segment;
+            // Relaxed: `&mut self`; whoever owns the collector synchronized with every push
+            // before it could call this.
+            let published = head.load(Ordering::Relaxed);
+            if !published.is_null() {
+                // SAFETY: a published segment lives until the collector is dropped.
+                let segment = unsafe { &*published };
+                for cell in &segment.slots[..len.min(end - first_index)] {
+                    // Relaxed: as above. Clearing the flag makes the value moved out below
+                    // unreachable through the slot.
+                    if cell.ready.swap(false, Ordering::Relaxed) {
+                        // SAFETY: the slot was ready, so it holds a value, and clearing the
+                        // flag made this its only owner.
+                        errors.push(
+                            cell.value
+                                .with(|value| unsafe { (*value).assume_init_read() }),
+                        );
+                    }
+                }
+            }
+            first_index += len;
         }
         errors
     }

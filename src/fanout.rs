@@ -22,8 +22,8 @@
 //!   is resumed in the caller of [`scope`] (the first one, if several tasks panicked). A panic
 //!   of the scope closure itself cancels the group the same way and wins over task panics.
 //! - **Order.** [`map`] returns results in input order, pulls its input lazily (at most
-//!   `limit + 1` items are taken from the iterator before their task has finished) and stops
-//!   pulling at the first error.
+//!   `(limit + 1) * MAX_BATCH` items are taken from the iterator before their task has
+//!   finished, see [`MAX_BATCH`]) and stops pulling at the first error.
 //! - **Nested spawns.** A task (or any thread other than the one that called [`scope`]) that
 //!   spawns runs the new task itself, right away: queueing it could deadlock once every worker
 //!   waits for a slot that only a worker can free. The limit still holds, because the task runs
@@ -129,6 +129,10 @@ where
 /// Applies `f` to every item, at most `limit` at once, and returns the results in input order,
 /// or the first error (which stops the input from being pulled further).
 ///
+/// Items go to the workers in batches, so that the cost of handing a task over is shared by
+/// many small items: a batch holds one item at first and grows with the items pulled so far,
+/// up to [`MAX_BATCH`]; a short input thus still spreads over every worker.
+///
 /// # Panics
 /// As [`scope`].
 ///
@@ -148,27 +152,55 @@ where
     E: Send,
     F: Fn(I::Item) -> Result<R, E> + Sync,
 {
-    let results = Sink(ErrorCollector::new());
+    let batches = Sink(ErrorCollector::new());
     scope(limit, |group| {
-        let mut items = items.into_iter().enumerate();
+        let mut items = items.into_iter();
+        let mut pulled = 0;
         // Checked before each pull, so that no item is taken after the first error is known.
         while !group.is_cancelled() {
-            let Some((index, item)) = items.next() else {
+            let size = batch_size(pulled, limit);
+            let batch: Vec<I::Item> = items.by_ref().take(size).collect();
+            let (first, taken) = (pulled, batch.len());
+            pulled += taken;
+            if taken != 0 {
+                let (f, batches) = (&f, &batches);
+                group.spawn(move || {
+                    let mut results = Vec::with_capacity(batch.len());
+                    for item in batch {
+                        if group.is_cancelled() {
+                            // The group fails anyway; the rest of the batch is dropped.
+                            return Ok(());
+                        }
+                        results.push(f(item)?);
+                    }
+                    batches.push((first, results));
+                    Ok(())
+                });
+            }
+            if taken < size {
                 break;
-            };
-            let (f, results) = (&f, &results);
-            group.spawn(move || {
-                results.push((index, f(item)?));
-                Ok(())
-            });
+            }
         }
     })?;
-    let mut results = results.0.into_vec();
+    let mut batches = batches.0.into_vec();
     // Pushed roughly in input order, so this is close to linear.
     if !cfg!(verisync_mutant = "fanout_map_unsorted") {
-        results.sort_unstable_by_key(|&(index, _)| index);
+        batches.sort_unstable_by_key(|&(first, _)| first);
     }
-    Ok(results.into_iter().map(|(_, result)| result).collect())
+    Ok(batches
+        .into_iter()
+        .flat_map(|(_, results)| results)
+        .collect())
+}
+
+/// The most items [`map`] hands to a worker at once. It bounds how far `map` reads ahead of
+/// the finished items: at most `(limit + 1) * MAX_BATCH` items are pulled but not done.
+pub const MAX_BATCH: usize = 64;
+
+/// The size of the next batch of [`map`] after `pulled` items: 1 at first, growing so that
+/// every worker gets about two batches of each size before it grows, up to [`MAX_BATCH`].
+fn batch_size(pulled: usize, limit: usize) -> usize {
+    (pulled / limit.saturating_mul(2)).clamp(1, MAX_BATCH)
 }
 
 /// The handle through which the closure of [`scope`] (and its tasks) spawn tasks.
