@@ -19,10 +19,10 @@ use std::time::Duration;
 
 #[path = "../benches/workloads/common.rs"]
 mod common;
-#[path = "../benches/workloads/spsc.rs"]
-mod spsc;
 #[path = "../benches/workloads/coordination.rs"]
 mod coordination;
+#[path = "../benches/workloads/spsc.rs"]
+mod spsc;
 
 use common::Workload;
 
