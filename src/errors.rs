@@ -361,12 +361,11 @@ impl<E> ErrorCollector<E> {
                     // Relaxed: as above. Clearing the flag makes the value moved out below
                     // unreachable through the slot.
                     if cell.ready.swap(false, Ordering::Relaxed) {
+                        let value = &cell.value;
                         // SAFETY: the slot was ready, so it holds a value, and clearing the
                         // flag made this its only owner.
-                        errors.push(
-                            cell.value
-                                .with(|value| unsafe { (*value).assume_init_read() }),
-                        );
+                        let error = value.with(|value| unsafe { (*value).assume_init_read() });
+                        errors.push(error);
                     }
                 }
             }

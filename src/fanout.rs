@@ -549,11 +549,11 @@ where
 {
     let boxed: Box<dyn FnOnce() -> Result<(), E> + Send + 'scope> =
         Box::new(move || task().map(drop));
-    // SAFETY: only the lifetime changes (same fat-pointer layout). The task borrows data that
-    // lives for `'scope`, at least until `scope` returns; every task is run or dropped before
-    // that: `stop_workers` waits until `pending` (counting every queued task) is 0, and
-    // `thread::scope` joins the workers before `run` returns. Tasks run in place finish before
-    // `spawn_with` returns.
+    // The task borrows data that lives for `'scope`, at least until `scope` returns; every task
+    // is run or dropped before that: `stop_workers` waits until `pending` (counting every
+    // queued task) is 0, and `thread::scope` joins the workers before `run` returns. Tasks run
+    // in place finish before `spawn_with` returns.
+    // SAFETY: only the lifetime changes (same fat-pointer layout), and see above.
     unsafe {
         std::mem::transmute::<
             Box<dyn FnOnce() -> Result<(), E> + Send + 'scope>,
