@@ -8,10 +8,14 @@
 //! Run: `cargo test --release --features shuttle --test shuttle_errors`.
 #![cfg(feature = "shuttle")]
 
+#[path = "support/shuttle.rs"]
+mod support;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 use shuttle::thread;
+use support::run_counted;
 use verisync::errors::ErrorCollector;
 
 /// Pushing threads.
@@ -92,30 +96,26 @@ fn pushes_and_a_reader() {
     }
 }
 
-/// Runs `check` on [`pushes_and_a_reader`], then fails unless every execution ran.
-fn run(name: &str, check: impl FnOnce(Box<dyn Fn() + Send + Sync>)) {
-    // Counts executions outside the schedule; it takes no part in the test's synchronization.
-    let executions = Arc::new(AtomicUsize::new(0));
-    let counter = executions.clone();
-    check(Box::new(move || {
-        counter.fetch_add(1, Relaxed);
-        pushes_and_a_reader();
-    }));
-    let executions = executions.load(Relaxed);
-    println!("{name}: shuttle ran {executions} executions");
-    assert_eq!(executions, ITERATIONS, "{name}: shuttle skipped executions");
-}
-
 #[test]
 fn random_schedules_of_pushes_and_a_reader() {
-    run("random_schedules_of_pushes_and_a_reader", |f| {
-        shuttle::check_random(f, ITERATIONS);
-    });
+    run_counted(
+        "random_schedules_of_pushes_and_a_reader",
+        ITERATIONS,
+        pushes_and_a_reader,
+        |f| {
+            shuttle::check_random(f, ITERATIONS);
+        },
+    );
 }
 
 #[test]
 fn pct_schedules_of_pushes_and_a_reader() {
-    run("pct_schedules_of_pushes_and_a_reader", |f| {
-        shuttle::check_pct(f, ITERATIONS, PCT_DEPTH);
-    });
+    run_counted(
+        "pct_schedules_of_pushes_and_a_reader",
+        ITERATIONS,
+        pushes_and_a_reader,
+        |f| {
+            shuttle::check_pct(f, ITERATIONS, PCT_DEPTH);
+        },
+    );
 }

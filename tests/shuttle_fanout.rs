@@ -11,11 +11,14 @@
 //! Run: `cargo test --release --features shuttle --test shuttle_fanout`.
 #![cfg(feature = "shuttle")]
 
-use std::sync::Arc;
+#[path = "support/shuttle.rs"]
+mod support;
+
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 use shuttle::rand::{Rng, thread_rng};
 use shuttle::thread;
+use support::run_counted;
 use verisync::fanout;
 
 /// The group's limit.
@@ -109,24 +112,11 @@ fn ordered_map() {
     assert_eq!(results, Ok(vec![0, 10, 20, 30, 40]));
 }
 
-/// Runs `check` on `execution`, then fails unless every execution ran.
-fn run(name: &str, execution: fn(), check: impl FnOnce(Box<dyn Fn() + Send + Sync>)) {
-    // Counts executions outside the schedule; it takes no part in the test's synchronization.
-    let executions = Arc::new(AtomicUsize::new(0));
-    let counter = executions.clone();
-    check(Box::new(move || {
-        counter.fetch_add(1, Relaxed);
-        execution();
-    }));
-    let executions = executions.load(Relaxed);
-    println!("{name}: shuttle ran {executions} executions");
-    assert_eq!(executions, ITERATIONS, "{name}: shuttle skipped executions");
-}
-
 #[test]
 fn random_schedules_of_a_failing_group() {
-    run(
+    run_counted(
         "random_schedules_of_a_failing_group",
+        ITERATIONS,
         group_with_random_failures,
         |f| {
             shuttle::check_random(f, ITERATIONS);
@@ -136,8 +126,9 @@ fn random_schedules_of_a_failing_group() {
 
 #[test]
 fn pct_schedules_of_a_failing_group() {
-    run(
+    run_counted(
         "pct_schedules_of_a_failing_group",
+        ITERATIONS,
         group_with_random_failures,
         |f| {
             shuttle::check_pct(f, ITERATIONS, PCT_DEPTH);
@@ -147,14 +138,24 @@ fn pct_schedules_of_a_failing_group() {
 
 #[test]
 fn random_schedules_of_an_ordered_map() {
-    run("random_schedules_of_an_ordered_map", ordered_map, |f| {
-        shuttle::check_random(f, ITERATIONS);
-    });
+    run_counted(
+        "random_schedules_of_an_ordered_map",
+        ITERATIONS,
+        ordered_map,
+        |f| {
+            shuttle::check_random(f, ITERATIONS);
+        },
+    );
 }
 
 #[test]
 fn pct_schedules_of_an_ordered_map() {
-    run("pct_schedules_of_an_ordered_map", ordered_map, |f| {
-        shuttle::check_pct(f, ITERATIONS, PCT_DEPTH);
-    });
+    run_counted(
+        "pct_schedules_of_an_ordered_map",
+        ITERATIONS,
+        ordered_map,
+        |f| {
+            shuttle::check_pct(f, ITERATIONS, PCT_DEPTH);
+        },
+    );
 }

@@ -10,11 +10,15 @@
 //! Run: `cargo test --release --features shuttle --test shuttle_semaphore`.
 #![cfg(feature = "shuttle")]
 
+#[path = "support/shuttle.rs"]
+mod support;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 use shuttle::rand::{Rng, thread_rng};
 use shuttle::thread;
+use support::run_counted;
 use verisync::semaphore::{AcquireError, Semaphore, TryAcquireError};
 
 /// Permits of the semaphore.
@@ -80,31 +84,26 @@ fn weighted_requests_with_a_random_close() {
     }
 }
 
-/// Runs `check` on [`weighted_requests_with_a_random_close`], then fails unless every
-/// execution ran.
-fn run(name: &str, check: impl FnOnce(Box<dyn Fn() + Send + Sync>)) {
-    // Counts executions outside the schedule; it takes no part in the test's synchronization.
-    let executions = Arc::new(AtomicUsize::new(0));
-    let counter = executions.clone();
-    check(Box::new(move || {
-        counter.fetch_add(1, Relaxed);
-        weighted_requests_with_a_random_close();
-    }));
-    let executions = executions.load(Relaxed);
-    println!("{name}: shuttle ran {executions} executions");
-    assert_eq!(executions, ITERATIONS, "{name}: shuttle skipped executions");
-}
-
 #[test]
 fn random_schedules_of_weighted_requests() {
-    run("random_schedules_of_weighted_requests", |f| {
-        shuttle::check_random(f, ITERATIONS);
-    });
+    run_counted(
+        "random_schedules_of_weighted_requests",
+        ITERATIONS,
+        weighted_requests_with_a_random_close,
+        |f| {
+            shuttle::check_random(f, ITERATIONS);
+        },
+    );
 }
 
 #[test]
 fn pct_schedules_of_weighted_requests() {
-    run("pct_schedules_of_weighted_requests", |f| {
-        shuttle::check_pct(f, ITERATIONS, PCT_DEPTH);
-    });
+    run_counted(
+        "pct_schedules_of_weighted_requests",
+        ITERATIONS,
+        weighted_requests_with_a_random_close,
+        |f| {
+            shuttle::check_pct(f, ITERATIONS, PCT_DEPTH);
+        },
+    );
 }
