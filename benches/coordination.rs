@@ -10,7 +10,6 @@ use std::time::Duration;
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 
 #[path = "workloads/common.rs"]
-#[allow(dead_code, reason = "these workloads use only `Workload` and `Case`")]
 mod common;
 #[path = "workloads/coordination.rs"]
 mod coordination;

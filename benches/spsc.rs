@@ -2,18 +2,16 @@
 //! in the same group, `u64` payloads, capacity 1024 (see `benches/workloads/spsc.rs` for what
 //! each case does; `examples/compare.rs` runs the same code in a quick table).
 //!
-//! `cargo bench --bench spsc` takes about two minutes: every case moves 2^20 values per
-//! iteration, so a few iterations per sample are plenty, flat sampling keeps slow peers from
-//! stretching the run, and plots are off. `cargo bench --bench spsc -- spsc_floor` runs one
-//! group.
+//! `cargo bench --bench spsc` takes about two minutes (`benches/workloads/bench.rs` says how
+//! the groups are sampled). `cargo bench --bench spsc -- spsc_floor` runs one group.
 //!
 //! The `spsc_blocking_one_cpu` group pins both threads to one CPU with `sched_setaffinity`
 //! (Linux only; elsewhere the threads run unpinned and the group says so when it starts).
 
-use std::time::Duration;
+use criterion::{Criterion, criterion_group, criterion_main};
 
-use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
-
+#[path = "workloads/bench.rs"]
+mod bench;
 #[path = "workloads/common.rs"]
 mod common;
 #[path = "workloads/spsc.rs"]
@@ -23,34 +21,12 @@ fn spsc_benches(c: &mut Criterion) {
     if !common::PINNING_SUPPORTED {
         eprintln!("note: CPU pinning is not supported here; the one-CPU group runs unpinned");
     }
-    for workload in spsc::workloads() {
-        let single_thread = workload.id == "spsc_floor";
-        let mut group = c.benchmark_group(workload.id);
-        group
-            .throughput(Throughput::Elements(workload.items))
-            .sampling_mode(SamplingMode::Flat)
-            .sample_size(10)
-            .warm_up_time(Duration::from_millis(if single_thread {
-                500
-            } else {
-                1000
-            }))
-            .measurement_time(Duration::from_secs(2));
-        let items = workload.items;
-        for case in &workload.cases {
-            let run = case.run;
-            group.bench_function(case.name, |b| {
-                b.iter_custom(|iters| (0..iters).map(|_| run(items)).sum())
-            });
-        }
-        group.finish();
-    }
+    bench::run(c, spsc::workloads());
 }
 
 criterion_group! {
     name = benches;
-    // Plots and the default 100k bootstrap resamples cost more time than the measurements.
-    config = Criterion::default().without_plots().nresamples(10_000);
+    config = bench::criterion_config();
     targets = spsc_benches
 }
 criterion_main!(benches);

@@ -1,7 +1,8 @@
 //! The main job: a quick side-by-side table of verisync against its peers.
 //!
 //! ```text
-//! cargo run --release --example compare
+//! cargo run --release --example compare            # every workload
+//! cargo run --release --example compare -- mpmc    # workloads whose name contains "mpmc"
 //! ```
 //!
 //! Runs a short version of every workload of the criterion benches (`benches/workloads/`, the
@@ -17,10 +18,14 @@
 use std::io::Write;
 use std::time::Duration;
 
+#[path = "../benches/workloads/bounded_log.rs"]
+mod bounded_log;
 #[path = "../benches/workloads/common.rs"]
 mod common;
 #[path = "../benches/workloads/coordination.rs"]
 mod coordination;
+#[path = "../benches/workloads/mpmc.rs"]
+mod mpmc;
 #[path = "../benches/workloads/spsc.rs"]
 mod spsc;
 
@@ -35,6 +40,8 @@ fn all_workloads() -> Vec<Workload> {
     let mut workloads = Vec::new();
     workloads.extend(spsc::workloads());
     workloads.extend(coordination::workloads());
+    workloads.extend(mpmc::workloads());
+    workloads.extend(bounded_log::workloads());
     workloads
 }
 
@@ -51,7 +58,12 @@ fn main() {
     if !common::PINNING_SUPPORTED {
         eprintln!("note: CPU pinning is not supported here; one-CPU rows run unpinned");
     }
-    let workloads = all_workloads();
+    // An optional argument keeps the workloads whose name contains it.
+    let filter = std::env::args().nth(1).unwrap_or_default();
+    let workloads: Vec<Workload> = all_workloads()
+        .into_iter()
+        .filter(|workload| workload.id.contains(filter.as_str()))
+        .collect();
     let total: usize = workloads.iter().map(|w| w.cases.len()).sum();
     let mut rows = Vec::with_capacity(total);
     let mut done = 0;

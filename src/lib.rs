@@ -11,6 +11,7 @@
 //! | [`errors`] | error collector from many threads, joined into one [`errors::Errors`] | lock-free `push` |
 //! | [`fanout`] | scoped task group on a fixed set of workers: limit, first error cancels, ordered `map` | spawns block at the limit (park) |
 //! | [`mpmc`] | bounded linearizable multi-producer multi-consumer queue, and a channel on it with batches | lock-free `push`/`pop`/`try_` ops (see the module doc); blocking ops park |
+//! | [`bounded_log`] | keeps the newest N items pushed by any number of threads; snapshots and cursors for readers | lock-free `push`; wait-free `snapshot`/`read_since` |
 //!
 //! Channels use std's names and error types ([`error`]), so code written against
 //! `std::sync::mpsc::sync_channel` switches with no renames.
@@ -26,11 +27,13 @@
 //! assert_eq!(rx.iter().sum::<u64>(), 999 * 1000 / 2);
 //! ```
 
+pub mod bounded_log;
 pub mod error;
 pub mod errors;
 pub mod fanout;
 pub mod mpmc;
 mod park;
+mod receiver_iter;
 pub mod semaphore;
 pub mod spsc;
 mod sync;

@@ -128,6 +128,18 @@ struct Slot<T> {
     value: UnsafeCell<MaybeUninit<T>>,
 }
 
+impl<T> Slot<T> {
+    /// Moves the value out, leaving the stamp alone.
+    ///
+    /// # Safety
+    /// The caller owns the slot as the consumer of the position whose value it holds.
+    unsafe fn take(&self) -> T {
+        // SAFETY: the caller owns the initialized slot and reads it once.
+        self.value
+            .with(|cell| unsafe { (*cell).assume_init_read() })
+    }
+}
+
 // SAFETY: a slot's value is only touched by the thread that claimed its position (a producer
 // writing, a consumer reading), handed over through the Release/Acquire pair on the slot's
 // stamp; values move between threads, so `T: Send` is needed and enough.
@@ -141,6 +153,18 @@ unsafe impl<T: Send> Sync for Queue<T> {}
 enum End {
     Producer,
     Consumer,
+}
+
+/// What a claim does when the slot it needs is behind because a thread that claimed an earlier
+/// step of it (the previous lap's consumer, or this lap's producer) has not finished yet.
+#[derive(Clone, Copy)]
+enum OnBusy {
+    /// Wait for that thread (spin, then yield the CPU): the queue's own operations, which must
+    /// not report full or empty while it is not.
+    Wait,
+    /// Report full or empty for now: the channel's blocking operations, which then wait in the
+    /// channel's wait queue, where that thread's notification after it finishes wakes them.
+    GiveUp,
 }
 
 impl<T> Queue<T> {
@@ -200,11 +224,17 @@ impl<T> Queue<T> {
     /// assert_eq!(queue.push(10), Ok(()));
     /// assert_eq!(queue.push(20), Err(20));
     /// ```
+    #[inline]
     pub fn push(&self, value: T) -> Result<(), T> {
-        match self.claim(End::Producer, 1) {
-            Some((position, _)) => {
+        self.push_with(value, OnBusy::Wait)
+    }
+
+    #[inline]
+    fn push_with(&self, value: T, on_busy: OnBusy) -> Result<(), T> {
+        match self.claim_one(End::Producer, on_busy) {
+            Some((position, slot)) => {
                 // SAFETY: we just claimed `position`, and its slot is free for it.
-                unsafe { self.fill(position, value) };
+                unsafe { self.fill(slot, position, value) };
                 Ok(())
             }
             None => Err(value),
@@ -224,9 +254,9 @@ impl<T> Queue<T> {
     pub fn force_push(&self, value: T) -> Option<T> {
         let backoff = Backoff::new();
         loop {
-            if let Some((position, _)) = self.claim(End::Producer, 1) {
+            if let Some((position, _)) = self.claim(End::Producer, 1, OnBusy::Wait) {
                 // SAFETY: we just claimed `position`, and its slot is free for it.
-                unsafe { self.fill(position, value) };
+                unsafe { self.fill(self.slot(position), position, value) };
                 return None;
             }
             // Full when last looked at: claim the tail position although its slot still holds
@@ -246,14 +276,14 @@ impl<T> Queue<T> {
                 self.wait_for_stamp(oldest, oldest.wrapping_add(1));
                 // SAFETY: we claimed `oldest` as its consumer and its producer has published
                 // it (the stamp says so); no producer can claim the slot before we publish.
-                Some(unsafe { self.take_value(oldest) })
+                Some(unsafe { self.slot(oldest).take() })
             } else {
                 self.wait_for_stamp(tail, tail);
                 None
             };
             // SAFETY: we claimed `tail`, and its slot is now ours: either we emptied it above or
             // its consumer freed it for `tail`.
-            unsafe { self.fill(tail, value) };
+            unsafe { self.fill(self.slot(tail), tail, value) };
             return evicted;
         }
     }
@@ -267,10 +297,16 @@ impl<T> Queue<T> {
     /// queue.push(7).unwrap();
     /// assert_eq!(queue.pop(), Some(7));
     /// ```
+    #[inline]
     pub fn pop(&self) -> Option<T> {
-        let (position, _) = self.claim(End::Consumer, 1)?;
+        self.pop_with(OnBusy::Wait)
+    }
+
+    #[inline]
+    fn pop_with(&self, on_busy: OnBusy) -> Option<T> {
+        let (position, slot) = self.claim_one(End::Consumer, on_busy)?;
         // SAFETY: we just claimed `position`, and its slot holds its value.
-        Some(unsafe { self.empty(position) })
+        Some(unsafe { self.empty(slot, position) })
     }
 
     /// The number of values in the queue right now (other threads may change it at any moment).
@@ -326,24 +362,47 @@ impl<T> Queue<T> {
         self.slots.len()
     }
 
+    /// Claims one position at `end`'s cursor, as [`claim`](Self::claim) does: the common case
+    /// (the slot is ready and nobody races us) inline, everything else in `claim`.
+    #[inline(always)]
+    fn claim_one(&self, end: End, on_busy: OnBusy) -> Option<(usize, &Slot<T>)> {
+        let cursor = match end {
+            End::Producer => &self.tail,
+            End::Consumer => &self.head,
+        };
+        let start = cursor.load(Ordering::Relaxed);
+        // Everything derived from `start` is computed before the atomic operations, which
+        // would make the compiler load the queue's fields again.
+        let slot = self.slot(start);
+        let next = self.next(start);
+        // Acquire: as in `stamp`. SeqCst: as in `claim`.
+        if slot.stamp.load(Ordering::Acquire) == self.ready_stamp(end, start)
+            && cursor
+                .compare_exchange_weak(start, next, Ordering::SeqCst, Ordering::Relaxed)
+                .is_ok()
+        {
+            return Some((start, slot));
+        }
+        let (position, _) = self.claim(end, 1, on_busy)?;
+        Some((position, self.slot(position)))
+    }
+
     /// Claims a run of up to `max` (at least 1) consecutive positions at `end`'s cursor whose
-    /// slots are ready for it; `None` when the queue is full (producers) or empty (consumers).
-    fn claim(&self, end: End, max: usize) -> Option<(usize, usize)> {
+    /// slots are ready for it; `None` when the queue is full (producers) or empty (consumers),
+    /// or, with [`OnBusy::GiveUp`], when the slot is still in another thread's hands.
+    #[inline(never)]
+    fn claim(&self, end: End, max: usize, on_busy: OnBusy) -> Option<(usize, usize)> {
         let (cursor, other) = match end {
             End::Producer => (&self.tail, &self.head),
             End::Consumer => (&self.head, &self.tail),
         };
-        let max = max.min(self.capacity());
         let backoff = Backoff::new();
         let mut start = cursor.load(Ordering::Relaxed);
         loop {
-            if self.is_ready(end, start) {
-                let mut stop = self.next(start);
-                let mut count = 1;
-                while count < max && self.is_ready(end, stop) {
-                    stop = self.next(stop);
-                    count += 1;
-                }
+            let stamp = self.stamp(start);
+            let ready = self.ready_stamp(end, start);
+            if stamp == ready {
+                let (stop, count) = self.ready_run_end(end, start, max);
                 // SeqCst: the claim takes its place in the single order of claims that the
                 // full and empty checks below read from.
                 match cursor.compare_exchange_weak(start, stop, Ordering::SeqCst, Ordering::Relaxed)
@@ -356,35 +415,67 @@ impl<T> Queue<T> {
                 }
                 continue;
             }
-            if cfg!(verisync_mutant = "mpmc_empty_skips_pending") && matches!(end, End::Consumer) {
-                return None;
+            // Stamps and positions only grow (modulo wrapping), so the sign of the difference
+            // says whether the slot is behind `start` or `start` is behind the slot.
+            if (stamp.wrapping_sub(ready) as isize) < 0 {
+                if cfg!(verisync_mutant = "mpmc_empty_skips_pending")
+                    && matches!(end, End::Consumer)
+                {
+                    return None;
+                }
+                // The slot is behind: the queue is full or empty, or a thread that claimed an
+                // earlier step of this slot is not done. Order the stamp load before the
+                // cursor load.
+                fence(Ordering::SeqCst);
+                // Relaxed: ordered by the fence above, which pairs with the SeqCst claims.
+                let other = other.load(Ordering::Relaxed);
+                let closed = match end {
+                    End::Producer => other.wrapping_add(self.lap) == start,
+                    End::Consumer => other == start,
+                };
+                if closed {
+                    return None;
+                }
+                match on_busy {
+                    OnBusy::Wait => backoff.snooze(),
+                    OnBusy::GiveUp => return None,
+                }
+            } else {
+                // `start` is stale: other threads at our end have claimed it already.
+                backoff.spin();
             }
-            // The slot is not ready: the queue is full or empty, or another thread is in the
-            // middle of an operation on it. Order the stamp load before the cursor load.
-            fence(Ordering::SeqCst);
-            // Relaxed: ordered by the fence above, which pairs with the SeqCst claims.
-            let other = other.load(Ordering::Relaxed);
-            let closed = match end {
-                End::Producer => other.wrapping_add(self.lap) == start,
-                End::Consumer => other == start,
-            };
-            if closed {
-                return None;
-            }
-            backoff.snooze();
             start = cursor.load(Ordering::Relaxed);
         }
     }
 
-    /// Whether the slot of `position` is ready for `end` to claim `position`.
-    fn is_ready(&self, end: End, position: usize) -> bool {
-        let wanted = match end {
+    /// The end (exclusive) and length of the run of positions from `start`, which is ready,
+    /// that are ready for `end` too, at most `max` long.
+    #[inline]
+    fn ready_run_end(&self, end: End, start: usize, max: usize) -> (usize, usize) {
+        let max = max.min(self.capacity());
+        let mut stop = self.next(start);
+        let mut count = 1;
+        while count < max && self.stamp(stop) == self.ready_stamp(end, stop) {
+            stop = self.next(stop);
+            count += 1;
+        }
+        (stop, count)
+    }
+
+    /// The stamp that lets `end` claim `position`.
+    #[inline]
+    fn ready_stamp(&self, end: End, position: usize) -> usize {
+        match end {
             End::Producer => position,
             End::Consumer => position.wrapping_add(1),
-        };
+        }
+    }
+
+    #[inline]
+    fn stamp(&self, position: usize) -> usize {
         // Acquire: pairs with the Release stamp stores in `fill` (for consumers) and `empty`
         // (for producers), so the previous owner's access to the value happens before ours.
-        self.slot(position).stamp.load(Ordering::Acquire) == wanted
+        self.slot(position).stamp.load(Ordering::Acquire)
     }
 
     /// Claims `oldest` as its consumer if nobody has yet (used by `force_push` to evict it).
@@ -407,18 +498,17 @@ impl<T> Queue<T> {
     /// previous step is about to publish it).
     fn wait_for_stamp(&self, position: usize, stamp: usize) {
         let backoff = Backoff::new();
-        // Acquire: pairs with the Release stamp stores in `fill` and `empty`.
-        while self.slot(position).stamp.load(Ordering::Acquire) != stamp {
+        while self.stamp(position) != stamp {
             backoff.snooze();
         }
     }
 
-    /// Writes `value` into the slot of `position` and hands the slot to its consumer.
+    /// Writes `value` into `slot`, the slot of `position`, and hands it to its consumer.
     ///
     /// # Safety
     /// The caller claimed `position` as its producer and the slot is free for it.
-    unsafe fn fill(&self, position: usize, value: T) {
-        let slot = self.slot(position);
+    #[inline(always)]
+    unsafe fn fill(&self, slot: &Slot<T>, position: usize, value: T) {
         // SAFETY: the caller owns the slot; no other thread touches its value until the stamp
         // store below hands it on.
         slot.value.with_mut(|cell| unsafe { (*cell).write(value) });
@@ -427,48 +517,48 @@ impl<T> Queue<T> {
         } else {
             Ordering::Release
         };
-        // Release: pairs with the Acquire load in `is_ready`/`wait_for_stamp` of the consumer,
-        // so our write happens before its read.
+        // Release: pairs with the Acquire stamp loads (`stamp`) of the consumer, so our write
+        // happens before its read.
         slot.stamp.store(position.wrapping_add(1), order);
     }
 
-    /// Moves the value of `position` out of its slot and hands the slot to the producer of the
-    /// next lap.
+    /// Moves the value of `position` out of `slot`, its slot, and hands the slot to the
+    /// producer of the next lap.
     ///
     /// # Safety
     /// The caller claimed `position` as its consumer and the slot holds its value.
-    unsafe fn empty(&self, position: usize) -> T {
+    #[inline(always)]
+    unsafe fn empty(&self, slot: &Slot<T>, position: usize) -> T {
         // SAFETY: forwarded from the caller.
-        let value = unsafe { self.take_value(position) };
+        let value = unsafe { slot.take() };
         let order = if cfg!(verisync_mutant = "mpmc_relaxed_empty") {
             Ordering::Relaxed
         } else {
             Ordering::Release
         };
-        // Release: pairs with the Acquire load in `is_ready`/`wait_for_stamp` of the next
-        // lap's producer, so our read happens before its write.
-        self.slot(position)
-            .stamp
-            .store(position.wrapping_add(self.lap), order);
+        // Release: pairs with the Acquire stamp loads (`stamp`) of the next lap's producer, so
+        // our read happens before its write.
+        slot.stamp.store(position.wrapping_add(self.lap), order);
         value
     }
 
-    /// Moves the value of `position` out of its slot, leaving the stamp alone.
-    ///
-    /// # Safety
-    /// The caller claimed `position` as its consumer and the slot holds its value.
-    unsafe fn take_value(&self, position: usize) -> T {
-        // SAFETY: the caller owns the initialized slot and reads it once.
-        self.slot(position)
-            .value
-            .with(|cell| unsafe { (*cell).assume_init_read() })
-    }
-
+    /// The slot of `position`, a position of this queue (from a cursor, or derived from one
+    /// with `next` or by whole laps).
+    #[inline(always)]
     fn slot(&self, position: usize) -> &Slot<T> {
-        &self.slots[position & (self.lap - 1)]
+        let index = position & (self.lap - 1);
+        debug_assert!(
+            index < self.slots.len(),
+            "position {position} is not one of ours"
+        );
+        // SAFETY: every position of this queue has an index below the capacity: the cursors
+        // start at index 0, `next` only moves to `index + 1` when that is below the capacity
+        // and to index 0 otherwise, and adding or subtracting whole laps keeps the index.
+        unsafe { self.slots.get_unchecked(index) }
     }
 
     /// The position after `position`: the next index, or index 0 of the next lap.
+    #[inline(always)]
     fn next(&self, position: usize) -> usize {
         if (position & (self.lap - 1)) + 1 < self.capacity() {
             position.wrapping_add(1)
@@ -489,33 +579,33 @@ impl<T> Queue<T> {
     }
 
     /// Takes up to `max` values in one claim, appending them to `out`; the number taken.
-    fn pop_many(&self, out: &mut Vec<T>, max: usize) -> usize {
+    fn pop_many(&self, out: &mut Vec<T>, max: usize, on_busy: OnBusy) -> usize {
         if max == 0 {
             return 0;
         }
-        let Some((mut position, count)) = self.claim(End::Consumer, max) else {
+        let Some((mut position, count)) = self.claim(End::Consumer, max, on_busy) else {
             return 0;
         };
         out.reserve(count);
         for _ in 0..count {
             // SAFETY: we claimed the whole run, and every slot in it held its value.
-            out.push(unsafe { self.empty(position) });
+            out.push(unsafe { self.empty(self.slot(position), position) });
             position = self.next(position);
         }
         count
     }
 
     /// Pushes values from the front of `values` in one claim; the number pushed.
-    fn push_many(&self, values: &mut VecDeque<T>) -> usize {
+    fn push_many(&self, values: &mut VecDeque<T>, on_busy: OnBusy) -> usize {
         if values.is_empty() {
             return 0;
         }
-        let Some((mut position, count)) = self.claim(End::Producer, values.len()) else {
+        let Some((mut position, count)) = self.claim(End::Producer, values.len(), on_busy) else {
             return 0;
         };
         for value in values.drain(..count) {
             // SAFETY: we claimed the whole run, and every slot in it was free.
-            unsafe { self.fill(position, value) };
+            unsafe { self.fill(self.slot(position), position, value) };
             position = self.next(position);
         }
         count
@@ -662,10 +752,17 @@ impl<T> Sender<T> {
     /// assert_eq!(tx.try_send(3), Err(TrySendError::Disconnected(3)));
     /// ```
     pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
+        self.send_now(value, OnBusy::Wait)
+    }
+
+    fn send_now(&self, value: T, on_busy: OnBusy) -> Result<(), TrySendError<T>> {
         if self.shared.receivers_gone() {
             return Err(TrySendError::Disconnected(value));
         }
-        self.shared.queue.push(value).map_err(TrySendError::Full)?;
+        let queue = &self.shared.queue;
+        queue
+            .push_with(value, on_busy)
+            .map_err(TrySendError::Full)?;
         self.shared.receiver_waits.notify_all();
         Ok(())
     }
@@ -712,7 +809,9 @@ impl<T> Sender<T> {
 
     fn send_until(&self, value: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
         let waits = &self.shared.sender_waits;
-        waits.send_until(value, deadline, |value| self.try_send(value))
+        waits.send_until(value, deadline, |value| {
+            self.send_now(value, OnBusy::GiveUp)
+        })
     }
 
     /// Sends every value of `values` in order, waiting for room as needed. Values are taken
@@ -763,7 +862,7 @@ impl<T> Sender<T> {
         if self.shared.receivers_gone() {
             return Some(Err(()));
         }
-        if self.shared.queue.push_many(batch) == 0 {
+        if self.shared.queue.push_many(batch, OnBusy::GiveUp) == 0 {
             return None;
         }
         self.shared.receiver_waits.notify_all();
@@ -895,9 +994,13 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
     /// ```
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        self.recv_now(OnBusy::Wait)
+    }
+
+    fn recv_now(&self, on_busy: OnBusy) -> Result<T, TryRecvError> {
         let mut value = None;
         self.try_recv_with(|queue| {
-            value = queue.pop();
+            value = queue.pop_with(on_busy);
             value.is_some()
         })?;
         Ok(value.expect("try_recv_with succeeds only after a pop returned a value"))
@@ -942,7 +1045,7 @@ impl<T> Receiver<T> {
 
     fn recv_until(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
         let waits = &self.shared.receiver_waits;
-        waits.recv_until(deadline, || self.try_recv())
+        waits.recv_until(deadline, || self.recv_now(OnBusy::GiveUp))
     }
 
     /// Appends up to `max` buffered values to `out`, oldest first, claiming them in one step;
@@ -967,7 +1070,7 @@ impl<T> Receiver<T> {
     pub fn recv_many(&self, out: &mut Vec<T>, max: usize) -> Result<usize, RecvError> {
         let waits = &self.shared.receiver_waits;
         waits
-            .recv_until(None, || self.try_recv_many(out, max))
+            .recv_until(None, || self.recv_many_now(out, max, OnBusy::GiveUp))
             .map_err(|_| RecvError)
     }
 
@@ -990,12 +1093,21 @@ impl<T> Receiver<T> {
     /// assert_eq!(out, [1]);
     /// ```
     pub fn try_recv_many(&self, out: &mut Vec<T>, max: usize) -> Result<usize, TryRecvError> {
+        self.recv_many_now(out, max, OnBusy::Wait)
+    }
+
+    fn recv_many_now(
+        &self,
+        out: &mut Vec<T>,
+        max: usize,
+        on_busy: OnBusy,
+    ) -> Result<usize, TryRecvError> {
         if max == 0 {
             return Ok(0);
         }
         let mut taken = 0;
         self.try_recv_with(|queue| {
-            taken = queue.pop_many(out, max);
+            taken = queue.pop_many(out, max, on_busy);
             taken > 0
         })?;
         Ok(taken)
@@ -1125,7 +1237,9 @@ impl<T> Clone for Receiver<T> {
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
         // Release: pairs with the Acquire load in `receivers_gone`.
-        if self.shared.receivers.fetch_sub(1, Ordering::Release) == 1 {
+        if self.shared.receivers.fetch_sub(1, Ordering::Release) == 1
+            && !cfg!(verisync_mutant = "mpmc_disconnect_no_wake")
+        {
             self.shared.sender_waits.notify_all();
         }
     }
@@ -1139,84 +1253,4 @@ impl<T> fmt::Debug for Receiver<T> {
     }
 }
 
-/// A blocking iterator over received values, from [`Receiver::iter`].
-///
-/// # Examples
-/// ```
-/// let (tx, rx) = verisync::mpmc::channel(1);
-/// drop(tx);
-/// assert_eq!(rx.iter().next(), None::<u8>);
-/// ```
-#[derive(Debug)]
-pub struct Iter<'a, T> {
-    receiver: &'a Receiver<T>,
-}
-
-impl<T> Iterator for Iter<'_, T> {
-    type Item = T;
-
-    fn next(&mut self) -> Option<T> {
-        self.receiver.recv().ok()
-    }
-}
-
-/// A non-blocking iterator over buffered values, from [`Receiver::try_iter`].
-///
-/// # Examples
-/// ```
-/// let (tx, rx) = verisync::mpmc::channel(2);
-/// tx.send(1).unwrap();
-/// assert_eq!(rx.try_iter().count(), 1);
-/// ```
-#[derive(Debug)]
-pub struct TryIter<'a, T> {
-    receiver: &'a Receiver<T>,
-}
-
-impl<T> Iterator for TryIter<'_, T> {
-    type Item = T;
-
-    fn next(&mut self) -> Option<T> {
-        self.receiver.try_recv().ok()
-    }
-}
-
-/// A blocking iterator that owns its receiver, from `Receiver::into_iter`.
-///
-/// # Examples
-/// ```
-/// let (tx, rx) = verisync::mpmc::channel(2);
-/// tx.send(1).unwrap();
-/// drop(tx);
-/// assert_eq!(rx.into_iter().collect::<Vec<_>>(), [1]);
-/// ```
-#[derive(Debug)]
-pub struct IntoIter<T> {
-    receiver: Receiver<T>,
-}
-
-impl<T> Iterator for IntoIter<T> {
-    type Item = T;
-
-    fn next(&mut self) -> Option<T> {
-        self.receiver.recv().ok()
-    }
-}
-
-impl<T> IntoIterator for Receiver<T> {
-    type Item = T;
-    type IntoIter = IntoIter<T>;
-
-    fn into_iter(self) -> IntoIter<T> {
-        IntoIter { receiver: self }
-    }
-}
-
-impl<'a, T> IntoIterator for &'a Receiver<T> {
-    type Item = T;
-    type IntoIter = Iter<'a, T>;
-
-    fn into_iter(self) -> Iter<'a, T> {
-        self.iter()
-    }
-}
+crate::receiver_iter::receiver_iterators!(mpmc);

@@ -19,6 +19,8 @@
 mod behaviour;
 #[path = "support/linearizability.rs"]
 mod linearizability;
+#[path = "support/model.rs"]
+mod model;
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Barrier};
@@ -26,26 +28,12 @@ use std::thread;
 
 use behaviour::{DropLog, Tracked};
 use linearizability::{Event, Model, Recorder, check};
+use model::config;
 use proptest::prelude::*;
 use verisync::mpmc::{Queue, TryRecvError, TrySendError, channel};
 
 /// Longest operation sequence of a single-thread case.
 const MAX_OPS: usize = 80;
-
-fn config(cases: u32) -> ProptestConfig {
-    let default = ProptestConfig::default();
-    ProptestConfig {
-        // An explicit PROPTEST_CASES wins over the per-test count.
-        cases: if std::env::var_os("PROPTEST_CASES").is_some() {
-            default.cases
-        } else {
-            cases
-        },
-        // Failures print the minimal case; no regression files written into the source tree.
-        failure_persistence: None,
-        ..default
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Queue, one thread
@@ -115,7 +103,12 @@ fn queue_case(capacity: usize, ops: &[QueueOp]) -> Result<(), TestCaseError> {
     }
     drop(queue);
     for id in made {
-        prop_assert_eq!(log.drops(id), 1, "value {} dropped the wrong number of times", id);
+        prop_assert_eq!(
+            log.drops(id),
+            1,
+            "value {} dropped the wrong number of times",
+            id
+        );
     }
     Ok(())
 }
@@ -271,7 +264,12 @@ fn channel_case(capacity: usize, ops: &[ChannelOp]) -> Result<(), TestCaseError>
     }
     drop((senders, receivers));
     for id in 0..made {
-        prop_assert_eq!(log.drops(id), 1, "value {} dropped the wrong number of times", id);
+        prop_assert_eq!(
+            log.drops(id),
+            1,
+            "value {} dropped the wrong number of times",
+            id
+        );
     }
     Ok(())
 }

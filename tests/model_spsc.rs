@@ -24,12 +24,16 @@
 //!     cargo +nightly miri test --test model_spsc -- --include-ignored
 //! ```
 
+#[path = "support/model.rs"]
+mod model;
+
 use std::collections::VecDeque;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use model::config;
 use proptest::prelude::*;
 use verisync::spsc::{
     Receiver, RecvError, RecvTimeoutError, SendError, SendTimeoutError, Sender, TryRecvError,
@@ -642,21 +646,6 @@ fn threaded_case(
 // ---------------------------------------------------------------------------------------------
 // The properties
 // ---------------------------------------------------------------------------------------------
-
-/// `cases` cases, unless `PROPTEST_CASES` asks for another number (for a deeper hunt).
-fn config(cases: u32) -> ProptestConfig {
-    let default = ProptestConfig::default();
-    ProptestConfig {
-        cases: if std::env::var_os("PROPTEST_CASES").is_some() {
-            default.cases
-        } else {
-            cases
-        },
-        // Failures print the minimal case; no regression files written into the source tree.
-        failure_persistence: None,
-        ..default
-    }
-}
 
 proptest! {
     #![proptest_config(config(256))]

@@ -130,7 +130,11 @@ fn capacity_is_exact_for_any_value() {
         for i in 0..capacity {
             assert_eq!(queue.push(i), Ok(()), "capacity {capacity}");
         }
-        assert_eq!(queue.push(usize::MAX), Err(usize::MAX), "capacity {capacity}");
+        assert_eq!(
+            queue.push(usize::MAX),
+            Err(usize::MAX),
+            "capacity {capacity}"
+        );
         assert!(queue.is_full());
         assert_eq!(queue.len(), capacity);
     }
@@ -278,10 +282,7 @@ fn panicking_drop_in_the_queue_drops_the_rest() {
 fn debug_shows_len_and_capacity() {
     let queue = Queue::new(2);
     queue.push(1).unwrap();
-    assert_eq!(
-        format!("{queue:?}"),
-        "Queue { len: 1, capacity: 2, .. }"
-    );
+    assert_eq!(format!("{queue:?}"), "Queue { len: 1, capacity: 2, .. }");
     let (tx, rx) = channel::<u8>(5);
     assert_eq!(format!("{tx:?}"), "Sender { capacity: 5, .. }");
     assert_eq!(format!("{rx:?}"), "Receiver { capacity: 5, .. }");
@@ -326,7 +327,10 @@ fn disconnects_only_when_the_last_sender_drops_and_drains_first() {
         Err(RecvTimeoutError::Disconnected)
     );
     let mut out = Vec::new();
-    assert_eq!(rx.try_recv_many(&mut out, 4), Err(TryRecvError::Disconnected));
+    assert_eq!(
+        rx.try_recv_many(&mut out, 4),
+        Err(TryRecvError::Disconnected)
+    );
     assert_eq!(rx.recv_many(&mut out, 4), Err(RecvError));
 }
 
@@ -466,7 +470,12 @@ fn non_sync_payload() {
 
 /// `producers` threads push tagged values through a shared `Queue` with `push`; `consumers`
 /// threads pop until everything arrived. Returns what each consumer received, in order.
-fn queue_run(capacity: usize, producers: u64, consumers: usize, per_producer: u64) -> Vec<Vec<u64>> {
+fn queue_run(
+    capacity: usize,
+    producers: u64,
+    consumers: usize,
+    per_producer: u64,
+) -> Vec<Vec<u64>> {
     let queue = Arc::new(Queue::new(capacity));
     let total = producers * per_producer;
     let taken = Arc::new(std::sync::atomic::AtomicU64::new(0));
@@ -502,7 +511,10 @@ fn queue_run(capacity: usize, producers: u64, consumers: usize, per_producer: u6
         })
         .collect();
     producer_threads.into_iter().for_each(|t| t.join().unwrap());
-    let received = consumer_threads.into_iter().map(|t| t.join().unwrap()).collect();
+    let received = consumer_threads
+        .into_iter()
+        .map(|t| t.join().unwrap())
+        .collect();
     assert!(queue.is_empty());
     received
 }

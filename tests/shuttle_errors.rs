@@ -15,17 +15,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 use shuttle::thread;
-use support::run_counted;
+use support::{Scheduler, run};
 use verisync::errors::ErrorCollector;
 
 /// Pushing threads.
 const PUSHERS: usize = 3;
 /// Errors per pushing thread.
 const PER_PUSHER: usize = 4;
-/// Executions per scheduler.
-const ITERATIONS: usize = 20_000;
-/// PCT's bug depth.
-const PCT_DEPTH: usize = 3;
 
 /// An error that records its drop.
 struct Tracked {
@@ -98,24 +94,18 @@ fn pushes_and_a_reader() {
 
 #[test]
 fn random_schedules_of_pushes_and_a_reader() {
-    run_counted(
+    run(
         "random_schedules_of_pushes_and_a_reader",
-        ITERATIONS,
+        Scheduler::Random,
         pushes_and_a_reader,
-        |f| {
-            shuttle::check_random(f, ITERATIONS);
-        },
     );
 }
 
 #[test]
 fn pct_schedules_of_pushes_and_a_reader() {
-    run_counted(
+    run(
         "pct_schedules_of_pushes_and_a_reader",
-        ITERATIONS,
+        Scheduler::Pct,
         pushes_and_a_reader,
-        |f| {
-            shuttle::check_pct(f, ITERATIONS, PCT_DEPTH);
-        },
     );
 }

@@ -18,17 +18,13 @@ use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 use shuttle::rand::{Rng, thread_rng};
 use shuttle::thread;
-use support::run_counted;
+use support::{Scheduler, run};
 use verisync::fanout;
 
 /// The group's limit.
 const LIMIT: usize = 2;
 /// Tasks spawned per execution.
 const TASKS: usize = 6;
-/// Executions per scheduler.
-const ITERATIONS: usize = 5_000;
-/// PCT's bug depth.
-const PCT_DEPTH: usize = 3;
 
 /// What one task does.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -114,48 +110,36 @@ fn ordered_map() {
 
 #[test]
 fn random_schedules_of_a_failing_group() {
-    run_counted(
+    run(
         "random_schedules_of_a_failing_group",
-        ITERATIONS,
+        Scheduler::Random,
         group_with_random_failures,
-        |f| {
-            shuttle::check_random(f, ITERATIONS);
-        },
     );
 }
 
 #[test]
 fn pct_schedules_of_a_failing_group() {
-    run_counted(
+    run(
         "pct_schedules_of_a_failing_group",
-        ITERATIONS,
+        Scheduler::Pct,
         group_with_random_failures,
-        |f| {
-            shuttle::check_pct(f, ITERATIONS, PCT_DEPTH);
-        },
     );
 }
 
 #[test]
 fn random_schedules_of_an_ordered_map() {
-    run_counted(
+    run(
         "random_schedules_of_an_ordered_map",
-        ITERATIONS,
+        Scheduler::Random,
         ordered_map,
-        |f| {
-            shuttle::check_random(f, ITERATIONS);
-        },
     );
 }
 
 #[test]
 fn pct_schedules_of_an_ordered_map() {
-    run_counted(
+    run(
         "pct_schedules_of_an_ordered_map",
-        ITERATIONS,
+        Scheduler::Pct,
         ordered_map,
-        |f| {
-            shuttle::check_pct(f, ITERATIONS, PCT_DEPTH);
-        },
     );
 }

@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 use shuttle::rand::{Rng, thread_rng};
 use shuttle::thread;
-use support::run_counted;
+use support::{Scheduler, run};
 use verisync::semaphore::{AcquireError, Semaphore, TryAcquireError};
 
 /// Permits of the semaphore.
@@ -27,10 +27,6 @@ const PERMITS: usize = 3;
 const THREADS: usize = 4;
 /// Requests per thread.
 const ROUNDS: usize = 3;
-/// Executions per scheduler.
-const ITERATIONS: usize = 20_000;
-/// PCT's bug depth.
-const PCT_DEPTH: usize = 3;
 
 /// One execution; see the module documentation.
 fn weighted_requests_with_a_random_close() {
@@ -86,24 +82,18 @@ fn weighted_requests_with_a_random_close() {
 
 #[test]
 fn random_schedules_of_weighted_requests() {
-    run_counted(
+    run(
         "random_schedules_of_weighted_requests",
-        ITERATIONS,
+        Scheduler::Random,
         weighted_requests_with_a_random_close,
-        |f| {
-            shuttle::check_random(f, ITERATIONS);
-        },
     );
 }
 
 #[test]
 fn pct_schedules_of_weighted_requests() {
-    run_counted(
+    run(
         "pct_schedules_of_weighted_requests",
-        ITERATIONS,
+        Scheduler::Pct,
         weighted_requests_with_a_random_close,
-        |f| {
-            shuttle::check_pct(f, ITERATIONS, PCT_DEPTH);
-        },
     );
 }

@@ -11,35 +11,16 @@
 //! Run: `cargo test --release --features shuttle --test shuttle_spsc`.
 #![cfg(feature = "shuttle")]
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+#[path = "support/shuttle.rs"]
+mod support;
 
 use shuttle::rand::{Rng, thread_rng};
 use shuttle::thread;
+use support::{Scheduler, Tracked, assert_each_dropped_once, drop_counters, run};
 use verisync::spsc;
 
 /// Values the sender offers per execution.
 const VALUES: usize = 20;
-
-/// Executions per scheduler.
-const ITERATIONS: usize = 50_000;
-
-/// PCT's bug depth: the number of priority change points per execution.
-const PCT_DEPTH: usize = 3;
-
-/// A payload that records its own drop in a per-value counter shared with the test.
-///
-/// The counters are std atomics: they only count and never synchronize the test's threads.
-struct Tracked {
-    id: usize,
-    drops: Arc<Vec<AtomicUsize>>,
-}
-
-impl Drop for Tracked {
-    fn drop(&mut self) {
-        self.drops[self.id].fetch_add(1, Relaxed);
-    }
-}
 
 /// One execution: a sender and a receiver with blocking ops; each may leave early.
 ///
@@ -64,7 +45,7 @@ fn random_endpoint_drops() {
         Some(rng.gen_range(0..=VALUES))
     };
 
-    let drops: Arc<Vec<AtomicUsize>> = Arc::new((0..send_count).map(|_| 0.into()).collect());
+    let drops = drop_counters(send_count);
     let (tx, rx) = spsc::channel::<Tracked>(capacity);
     let counters = drops.clone();
     let producer = thread::spawn(move || {
@@ -114,39 +95,23 @@ fn random_endpoint_drops() {
         assert_eq!(accepted.len(), send_count, "{context}");
         assert_eq!(received, accepted, "{context}");
     }
-    for (id, count) in drops.iter().enumerate() {
-        assert_eq!(
-            count.load(Relaxed),
-            1,
-            "value {id} dropped wrongly; {context}"
-        );
-    }
-}
-
-/// Runs `check` on [`random_endpoint_drops`], then fails unless every execution ran.
-fn run(name: &str, check: impl FnOnce(Box<dyn Fn() + Send + Sync>)) {
-    // Counts executions outside the schedule; it takes no part in the test's synchronization.
-    let executions = Arc::new(AtomicUsize::new(0));
-    let counter = executions.clone();
-    check(Box::new(move || {
-        counter.fetch_add(1, Relaxed);
-        random_endpoint_drops();
-    }));
-    let executions = executions.load(Relaxed);
-    println!("{name}: shuttle ran {executions} executions");
-    assert_eq!(executions, ITERATIONS, "{name}: shuttle skipped executions");
+    assert_each_dropped_once(&drops, &context);
 }
 
 #[test]
 fn random_schedules_with_endpoint_drops() {
-    run("random_schedules_with_endpoint_drops", |f| {
-        shuttle::check_random(f, ITERATIONS);
-    });
+    run(
+        "random_schedules_with_endpoint_drops",
+        Scheduler::Random,
+        random_endpoint_drops,
+    );
 }
 
 #[test]
 fn pct_schedules_with_endpoint_drops() {
-    run("pct_schedules_with_endpoint_drops", |f| {
-        shuttle::check_pct(f, ITERATIONS, PCT_DEPTH);
-    });
+    run(
+        "pct_schedules_with_endpoint_drops",
+        Scheduler::Pct,
+        random_endpoint_drops,
+    );
 }

@@ -18,12 +18,13 @@
 use std::collections::VecDeque;
 use std::hint::spin_loop;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::common::{Case, Placement, Workload, expected_sum, run_pair};
+use crate::common::{
+    CAPACITY, Case, Placement, Workload, floor_array_queue, floor_std_sync_channel, run_pair,
+    run_rounds,
+};
 
-/// Capacity of every queue.
-pub const CAPACITY: usize = 1024;
 /// Largest chunk or slice a batch case moves at once.
 pub const BATCH: usize = 256;
 
@@ -90,7 +91,7 @@ pub fn workloads() -> Vec<Workload> {
             cases: vec![
                 case("verisync try_send/try_recv", floor_verisync),
                 case("verisync chunks", floor_verisync_chunks),
-                case("std sync_channel", floor_std),
+                case("std sync_channel", floor_std_sync_channel),
                 case("std VecDeque", floor_vecdeque),
                 case("rtrb", floor_rtrb),
                 case("rtrb chunks", floor_rtrb_chunks),
@@ -363,33 +364,10 @@ fn pair_array_queue(items: u64) -> Duration {
 // Single-thread floor: fill, drain, repeat.
 // ---------------------------------------------------------------------------------------------
 
-/// Runs `round(first_value)` once per whole round of [`CAPACITY`] items; each round fills the
-/// queue with `first_value..first_value + CAPACITY` and drains it, returning the drained sum.
-fn floor(items: u64, mut round: impl FnMut(u64) -> u64) -> Duration {
-    let rounds = items / CAPACITY as u64;
-    let began = Instant::now();
-    let mut sum = 0u64;
-    for r in 0..rounds {
-        sum = sum.wrapping_add(round(r * CAPACITY as u64));
-    }
-    let elapsed = began.elapsed();
-    assert_eq!(
-        sum,
-        expected_sum(rounds * CAPACITY as u64),
-        "values were lost"
-    );
-    elapsed
-}
-
-/// The values one floor round moves.
-fn round_values(first: u64) -> std::ops::Range<u64> {
-    first..first + CAPACITY as u64
-}
-
 fn floor_verisync(items: u64) -> Duration {
     let (tx, rx) = verisync::spsc::channel::<u64>(CAPACITY);
-    floor(items, |first| {
-        for value in round_values(first) {
+    run_rounds(items, |values| {
+        for value in values {
             tx.try_send(value).expect("full");
         }
         (0..CAPACITY).fold(0, |sum, _| sum.wrapping_add(rx.try_recv().expect("empty")))
@@ -398,8 +376,7 @@ fn floor_verisync(items: u64) -> Duration {
 
 fn floor_verisync_chunks(items: u64) -> Duration {
     let (mut tx, mut rx) = verisync::spsc::channel::<u64>(CAPACITY);
-    floor(items, |first| {
-        let mut values = round_values(first);
+    run_rounds(items, |mut values| {
         for _ in 0..CAPACITY / BATCH {
             let filled = tx.write_chunk(BATCH).fill_from_iter(&mut values);
             assert_eq!(filled, BATCH, "full");
@@ -412,20 +389,10 @@ fn floor_verisync_chunks(items: u64) -> Duration {
     })
 }
 
-fn floor_std(items: u64) -> Duration {
-    let (tx, rx) = std::sync::mpsc::sync_channel::<u64>(CAPACITY);
-    floor(items, |first| {
-        for value in round_values(first) {
-            tx.try_send(value).expect("full");
-        }
-        (0..CAPACITY).fold(0, |sum, _| sum.wrapping_add(rx.try_recv().expect("empty")))
-    })
-}
-
 fn floor_vecdeque(items: u64) -> Duration {
     let mut queue = VecDeque::<u64>::with_capacity(CAPACITY);
-    floor(items, |first| {
-        for value in round_values(first) {
+    run_rounds(items, |values| {
+        for value in values {
             queue.push_back(value);
         }
         (0..CAPACITY).fold(0, |sum, _| {
@@ -436,8 +403,8 @@ fn floor_vecdeque(items: u64) -> Duration {
 
 fn floor_rtrb(items: u64) -> Duration {
     let (mut tx, mut rx) = rtrb::RingBuffer::<u64>::new(CAPACITY);
-    floor(items, |first| {
-        for value in round_values(first) {
+    run_rounds(items, |values| {
+        for value in values {
             tx.push(value).expect("full");
         }
         (0..CAPACITY).fold(0, |sum, _| sum.wrapping_add(rx.pop().expect("empty")))
@@ -446,8 +413,7 @@ fn floor_rtrb(items: u64) -> Duration {
 
 fn floor_rtrb_chunks(items: u64) -> Duration {
     let (mut tx, mut rx) = rtrb::RingBuffer::<u64>::new(CAPACITY);
-    floor(items, |first| {
-        let mut values = round_values(first);
+    run_rounds(items, |mut values| {
         for _ in 0..CAPACITY / BATCH {
             let filled = tx
                 .write_chunk_uninit(BATCH)
@@ -465,20 +431,10 @@ fn floor_rtrb_chunks(items: u64) -> Duration {
 fn floor_ringbuf(items: u64) -> Duration {
     use ringbuf::traits::{Consumer, Producer, Split};
     let (mut tx, mut rx) = ringbuf::HeapRb::<u64>::new(CAPACITY).split();
-    floor(items, |first| {
-        for value in round_values(first) {
+    run_rounds(items, |values| {
+        for value in values {
             tx.try_push(value).expect("full");
         }
         (0..CAPACITY).fold(0, |sum, _| sum.wrapping_add(rx.try_pop().expect("empty")))
-    })
-}
-
-fn floor_array_queue(items: u64) -> Duration {
-    let queue = crossbeam_queue::ArrayQueue::<u64>::new(CAPACITY);
-    floor(items, |first| {
-        for value in round_values(first) {
-            queue.push(value).expect("full");
-        }
-        (0..CAPACITY).fold(0, |sum, _| sum.wrapping_add(queue.pop().expect("empty")))
     })
 }

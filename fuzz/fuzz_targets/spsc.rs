@@ -14,39 +14,18 @@
 
 #![no_main]
 
-use std::cell::RefCell;
-use std::collections::{BTreeSet, VecDeque};
+#[path = "../support/live.rs"]
+mod live;
+
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
+use live::{Item, assert_live};
 use verisync::spsc::{
     self, Receiver, RecvError, RecvTimeoutError, SendError, SendTimeoutError, Sender, TryRecvError,
     TrySendError,
 };
-
-thread_local! {
-    /// Ids of the [`Item`]s alive right now.
-    static LIVE: RefCell<BTreeSet<u64>> = const { RefCell::new(BTreeSet::new()) };
-}
-
-/// A value that registers itself in [`LIVE`] when created and unregisters when dropped, so a
-/// double drop or a leak is caught.
-#[derive(Debug)]
-struct Item(u64);
-
-impl Item {
-    fn new(id: u64) -> Self {
-        LIVE.with(|live| assert!(live.borrow_mut().insert(id), "item {id} created twice"));
-        Item(id)
-    }
-}
-
-impl Drop for Item {
-    fn drop(&mut self) {
-        let id = self.0;
-        LIVE.with(|live| assert!(live.borrow_mut().remove(&id), "item {id} dropped twice"));
-    }
-}
 
 /// One operation, decoded from two bytes.
 #[derive(Debug, Clone, Copy)]
@@ -391,14 +370,7 @@ impl Harness {
 
     /// The values alive are exactly the buffered ones: nothing leaked, nothing dropped early.
     fn check_live(&self) {
-        LIVE.with(|live| {
-            let live = live.borrow();
-            assert!(
-                live.iter().eq(self.model.iter()),
-                "live {live:?} != model {:?}",
-                self.model
-            );
-        });
+        assert_live(self.model.iter().copied());
     }
 }
 
@@ -406,7 +378,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&setup, ops)) = data.split_first() else {
         return;
     };
-    LIVE.with(|live| live.borrow_mut().clear());
+    live::reset();
     let mut harness = Harness::new(usize::from(setup & 0x0f) + 1);
     for pair in ops.chunks_exact(2) {
         harness.apply(Op::decode(pair[0], pair[1]));
@@ -416,5 +388,5 @@ fuzz_target!(|data: &[u8]| {
     }
     harness.apply(Op::DropSender);
     harness.apply(Op::DropReceiver);
-    LIVE.with(|live| assert!(live.borrow().is_empty(), "values leaked"));
+    assert_live([]);
 });

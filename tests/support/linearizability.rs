@@ -88,7 +88,8 @@ pub fn check<M: Model>(initial: &M, history: &[Event<M::Op, M::Ret>]) -> Result<
     }
     let mut sorted: Vec<&Event<M::Op, M::Ret>> = history.iter().collect();
     sorted.sort_by_key(|event| event.invoked);
-    let mut report = String::from("history is not linearizable (thread: op -> ret @ [invoked, returned]):\n");
+    let mut report =
+        String::from("history is not linearizable (thread: op -> ret @ [invoked, returned]):\n");
     for event in sorted {
         report += &format!(
             "  t{}: {:?} -> {:?} @ [{}, {}]\n",

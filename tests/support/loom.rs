@@ -6,10 +6,33 @@ use std::sync::atomic::{AtomicUsize as StdAtomicUsize, Ordering::Relaxed};
 
 /// Runs `model` under loom, then fails unless loom explored more than `min` executions.
 pub fn explore(name: &str, min: usize, model: impl Fn() + Sync + Send + 'static) {
+    explore_with(name, min, loom::model::Builder::new(), model);
+}
+
+/// As [`explore`], but with at most `preemptions` preemptions per execution whatever
+/// `LOOM_MAX_PREEMPTIONS` says: for three-thread models of blocking operations, whose state
+/// space at the usual bound of 3 takes loom many minutes.
+pub fn explore_bounded(
+    name: &str,
+    min: usize,
+    preemptions: usize,
+    model: impl Fn() + Sync + Send + 'static,
+) {
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(preemptions);
+    explore_with(name, min, builder, model);
+}
+
+fn explore_with(
+    name: &str,
+    min: usize,
+    builder: loom::model::Builder,
+    model: impl Fn() + Sync + Send + 'static,
+) {
     // A std atomic outside loom's view: it counts executions and takes no part in the model.
     let executions = StdArc::new(StdAtomicUsize::new(0));
     let counter = executions.clone();
-    loom::model(move || {
+    builder.check(move || {
         counter.fetch_add(1, Relaxed);
         model();
     });

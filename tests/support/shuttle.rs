@@ -1,25 +1,73 @@
-//! Helpers shared by the shuttle schedules (`tests/shuttle_*.rs`, which include this file with
-//! `#[path]`).
+//! Helpers shared by the shuttle suites (`tests/shuttle_<prim>.rs`, which include this file
+//! with `#[path]`): the two schedulers with an execution count that must be met, and a
+//! drop-counting payload.
+
+#![allow(dead_code, reason = "each suite uses the helpers it needs")]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
-/// Runs `check` (a shuttle scheduler) on `execution`, then fails unless it ran all
-/// `iterations` executions.
-pub fn run_counted(
-    name: &str,
-    iterations: usize,
-    execution: fn(),
-    check: impl FnOnce(Box<dyn Fn() + Send + Sync>),
-) {
+/// Executions per scheduler.
+pub const ITERATIONS: usize = 50_000;
+
+/// PCT's bug depth: the number of priority change points per execution.
+pub const PCT_DEPTH: usize = 3;
+
+/// Which of shuttle's schedulers picks the thread switches.
+#[derive(Clone, Copy, Debug)]
+pub enum Scheduler {
+    /// A uniformly random thread at every step (`shuttle::check_random`).
+    Random,
+    /// Probabilistic concurrency testing (`shuttle::check_pct`), with [`PCT_DEPTH`].
+    Pct,
+}
+
+/// Runs `scenario` for [`ITERATIONS`] executions under `scheduler`, then fails unless every
+/// execution ran.
+pub fn run(name: &str, scheduler: Scheduler, scenario: fn()) {
     // Counts executions outside the schedule; it takes no part in the test's synchronization.
     let executions = Arc::new(AtomicUsize::new(0));
     let counter = executions.clone();
-    check(Box::new(move || {
+    let execution = move || {
         counter.fetch_add(1, Relaxed);
-        execution();
-    }));
+        scenario();
+    };
+    match scheduler {
+        Scheduler::Random => shuttle::check_random(execution, ITERATIONS),
+        Scheduler::Pct => shuttle::check_pct(execution, ITERATIONS, PCT_DEPTH),
+    }
     let executions = executions.load(Relaxed);
     println!("{name}: shuttle ran {executions} executions");
-    assert_eq!(executions, iterations, "{name}: shuttle skipped executions");
+    assert_eq!(executions, ITERATIONS, "{name}: shuttle skipped executions");
+}
+
+/// A payload that records its own drop in a per-value counter shared with the test.
+///
+/// The counters are std atomics: they only count and never synchronize the test's threads.
+pub struct Tracked {
+    pub id: usize,
+    pub drops: Arc<Vec<AtomicUsize>>,
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.drops[self.id].fetch_add(1, Relaxed);
+    }
+}
+
+/// One drop counter per value a scenario may create.
+pub fn drop_counters(values: usize) -> Arc<Vec<AtomicUsize>> {
+    Arc::new((0..values).map(|_| AtomicUsize::new(0)).collect())
+}
+
+/// Asserts that every value was dropped exactly once; `context` describes the execution.
+#[track_caller]
+pub fn assert_each_dropped_once(drops: &[AtomicUsize], context: &str) {
+    for (id, count) in drops.iter().enumerate() {
+        assert_eq!(
+            count.load(Relaxed),
+            1,
+            "value {id} dropped wrongly; {context}"
+        );
+    }
 }

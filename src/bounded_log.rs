@@ -1,0 +1,855 @@
+//! A bounded log: keeps the newest `capacity` items pushed by any number of threads, and hands
+//! out copies of them to any number of readers.
+//!
+//! [`BoundedLog::push`] appends an item and returns its sequence number (0, 1, 2, ... in the
+//! order the pushes took their tickets); once `capacity` items are held, each push evicts the
+//! oldest. [`snapshot`](BoundedLog::snapshot) copies the retained items, oldest first, and
+//! [`read_since`](BoundedLog::read_since) tails the log like a cursor, reporting what it missed.
+//!
+//! # Guarantees
+//! - **Progress.** `push` is lock-free: it takes a ticket with one `fetch_add` and installs its
+//!   item with a compare-and-swap on its own slot, which only fails when another push to the
+//!   same slot (one whole lap ahead or behind) got there first. It never waits for a reader or
+//!   for another writer, stalled or not. `snapshot` and `read_since` are wait-free apart from
+//!   the clones they make and the freeing of evicted items they may do on the way out: each
+//!   visits at most `capacity` slots. `len`, `capacity`, `total_pushed` and `lapped` are
+//!   wait-free. Freeing evicted items never makes anyone wait (see *Design*).
+//! - **Order and visibility.** Items are ordered by sequence number. An item is visible once
+//!   its push has installed it and every earlier push has installed its own or been lapped: a
+//!   writer stalled between taking its ticket and installing its item (a few instructions)
+//!   hides the items after its own until it installs, or until a push one whole lap later
+//!   replaces its slot, whereupon its item counts as lost to cursors.
+//! - **Snapshots.** [`snapshot`](BoundedLog::snapshot) returns a contiguous run of sequence
+//!   numbers, oldest first, with no holes, no duplicates and no torn values: every value is the
+//!   one pushed with that sequence number. Every item in it was still retained (not yet
+//!   evicted by a newer ticket) when the snapshot finished, and the run starts at the oldest
+//!   such item that was visible; it ends before the first item whose push was still in flight.
+//!   With no push in flight it is exactly the last `min(total, capacity)` items. While writers
+//!   outrun the copy, a snapshot can be shorter than that, never stale.
+//! - **Cursors.** [`read_since`](BoundedLog::read_since)`(seq)` returns the visible items from
+//!   `seq` on, the sequence number to ask for next, and how many items from `seq` on were
+//!   evicted (or cleared) before the cursor got to them: loss is counted, never silent.
+//! - **Full.** A push into a full log overwrites the oldest item, which is dropped exactly once,
+//!   once no reader can still be cloning it: by the push itself when no reader is active, else
+//!   by whichever push or reader collects it later (or by `clear` or the log's drop). A
+//!   panicking `Drop` propagates from that call, after the rest of its batch is dropped.
+//! - **Lapped writers.** A push whose ticket is a whole lap behind a push that already installed
+//!   into the same slot does not wait and does not overwrite the newer item: its own item is
+//!   dropped (it may have been visible for an instant) and counted in
+//!   [`lapped`](BoundedLog::lapped).
+//! - **Drop.** [`clear`](BoundedLog::clear), [`into_vec`](BoundedLog::into_vec) and dropping the
+//!   log drop every value still held exactly once, carrying on past a panicking `Drop` the way
+//!   `Vec` does. Sequence numbers keep counting across `clear`.
+//! - **Capacity.** Exactly the capacity asked for, any value from 1. Capacity 0, or one whose
+//!   slot array would not fit in `isize::MAX` bytes, is an error from
+//!   [`try_new`](BoundedLog::try_new) and a panic from [`new`](BoundedLog::new).
+//!
+//! # Design
+//! A ticket counter hands out sequence numbers; item `seq` lives in slot `seq % capacity`. Each
+//! slot is an atomic pointer to a heap node holding the sequence number and the value, written
+//! once before the node is published and never changed after, so a reader never reads a value
+//! that a writer may be writing: there is no data race on `T`, and no seqlock. A push swaps its
+//! node into the slot with a compare-and-swap and owns the node it displaced: normally the item
+//! one lap older, which it retires. If the displaced node is newer (the pusher was lapped), it
+//! puts that one back in the same way and retires its own.
+//!
+//! Retired nodes are freed once no reader can hold them, by a reclamation scheme small enough
+//! for loom to check: readers announce themselves in one of two counters (`pins`), chosen by a
+//! parity bit, with a `SeqCst` fence between the announcement and their first slot load; a
+//! writer issues a `SeqCst` fence after unlinking a node and frees it at once if both counters
+//! are zero. Otherwise the node goes on a retired stack. A collector (whoever wins a try-lock;
+//! the others skip) takes the whole stack as a batch and frees it once it has seen each counter
+//! at zero after taking it, flipping the parity bit so that new readers join the counter that
+//! has already drained and the other one can drain. Readers collect when they finish and
+//! something was retired, writers every few deferred nodes; a batch that cannot be freed yet
+//! waits for the next collection (at worst the log's drop). A reader that never finishes
+//! postpones freeing (memory grows) but blocks nobody.
+
+use std::fmt;
+use std::mem::ManuallyDrop;
+use std::ptr;
+
+use crossbeam_utils::CachePadded;
+
+pub use crate::error::CapacityError;
+use crate::sync::{
+    AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, MODEL_CHECKED, Ordering, UnsafeCell, fence,
+};
+
+/// What a reader adds to `Reclaim::pins`, by the parity it joins.
+const PIN_UNIT: [u64; 2] = [1, 1 << 32];
+
+/// How many pushes apart a writer that had to defer a node tries to collect: readers collect
+/// on every exit, so writers only need to keep a long-lived reader's backlog in check. Under a
+/// model checker every other push collects, so the checker explores writers collecting in
+/// models of only a few pushes.
+const COLLECT_EVERY: u64 = if MODEL_CHECKED { 2 } else { 64 };
+
+/// A log that keeps the newest `capacity` items; any number of threads push and read.
+///
+/// It is [`Sync`] when `T` is [`Send`], so threads can push values that are not [`Sync`];
+/// [`snapshot`](Self::snapshot) and [`read_since`](Self::read_since), which clone values that
+/// other threads may be cloning too, need `T: Sync`.
+///
+/// # Examples
+/// ```
+/// use verisync::bounded_log::BoundedLog;
+///
+/// let log = BoundedLog::new(3);
+/// for word in ["a", "b", "c", "d"] {
+///     log.push(word);
+/// }
+/// assert_eq!(log.snapshot(), ["b", "c", "d"]);
+/// ```
+pub struct BoundedLog<T> {
+    /// The sequence number of the next push: the number of tickets handed out.
+    tail: CachePadded<AtomicU64>,
+    /// Slot `seq % capacity` points to the node of the newest item installed there (null
+    /// before the first one, and after `clear`).
+    slots: Box<[AtomicPtr<Node<T>>]>,
+    /// `slots.len()`, as the sequence numbers' type.
+    capacity: u64,
+    /// `total_pushed()` at the last `clear`: older sequence numbers hold nothing.
+    cleared_at: u64,
+    /// Pushes whose item was dropped because they were lapped.
+    lapped: CachePadded<AtomicU64>,
+    reclaim: Reclaim<T>,
+}
+
+// SAFETY: values move into the log on one thread and are cloned or dropped on others, so
+// `T: Send` is needed; nothing else in the log is tied to a thread.
+unsafe impl<T: Send> Send for BoundedLog<T> {}
+// SAFETY: through `&BoundedLog`, threads push, evict and drop values on any thread
+// (`T: Send`). The only shared access to a value is the clone in `snapshot` and `read_since`,
+// which require `T: Sync` themselves. Every node is published through a Release/Acquire pair on
+// its slot and freed only after the grace period described in the module documentation.
+unsafe impl<T: Send> Sync for BoundedLog<T> {}
+
+/// One pushed item on the heap: written before it is published, immutable after.
+struct Node<T> {
+    entry: UnsafeCell<Entry<T>>,
+    /// Link in a chain of nodes to free (the retired stack, a collector's batch); only the
+    /// thread that retired the node, and then the collector that took it, touch it.
+    next: UnsafeCell<*mut Node<T>>,
+}
+
+struct Entry<T> {
+    seq: u64,
+    /// Dropped by [`free_node`], or moved out by `into_vec`, never twice.
+    value: ManuallyDrop<T>,
+}
+
+impl<T> Node<T> {
+    fn allocate(seq: u64, value: T) -> *mut Node<T> {
+        Box::into_raw(Box::new(Node {
+            entry: UnsafeCell::new(Entry {
+                seq,
+                value: ManuallyDrop::new(value),
+            }),
+            next: UnsafeCell::new(ptr::null_mut()),
+        }))
+    }
+}
+
+/// The sequence number of `node`.
+///
+/// # Safety
+/// `node` is live: owned by the caller, or reachable while the caller is pinned.
+unsafe fn seq_of<T>(node: *mut Node<T>) -> u64 {
+    // SAFETY: the node is live (caller's contract) and its entry is never written after it was
+    // published, so reading it races with nothing but other reads.
+    unsafe { (*node).entry.with(|entry| (*entry).seq) }
+}
+
+/// Frees `node` and drops its value.
+///
+/// # Safety
+/// The caller owns `node`: it is in no slot, and no reader can still hold it.
+unsafe fn free_node<T>(node: *mut Node<T>) {
+    // SAFETY: the node came from `Box::into_raw` in `Node::allocate` and the caller owns it.
+    let node = unsafe { Box::from_raw(node) };
+    // SAFETY: the value has not been dropped or moved out (only the owner does either, once);
+    // if its drop panics, `node` still frees the memory while unwinding.
+    node.entry
+        .with_mut(|entry| unsafe { ManuallyDrop::drop(&mut (*entry).value) });
+}
+
+/// Links `node` in front of `chain`.
+///
+/// # Safety
+/// The caller owns `node` and no other thread touches its link.
+unsafe fn link<T>(node: *mut Node<T>, chain: *mut Node<T>) {
+    // SAFETY: the caller owns the node and so its link.
+    unsafe { (*node).next.with_mut(|next| *next = chain) };
+}
+
+/// Frees a chain of nodes linked through `next`, carrying on past a panicking drop (a second
+/// panic aborts, as in `Vec`).
+///
+/// # Safety
+/// The caller owns every node of the chain, as for [`free_node`].
+unsafe fn free_chain<T>(mut node: *mut Node<T>) {
+    /// Frees the rest of the chain if a value's drop unwinds.
+    struct Rest<T>(*mut Node<T>);
+    impl<T> Drop for Rest<T> {
+        fn drop(&mut self) {
+            // SAFETY: the rest of a chain the caller of `free_chain` owns.
+            unsafe { free_chain(self.0) };
+        }
+    }
+
+    while !node.is_null() {
+        // SAFETY: the caller owns the node and so its link.
+        let rest = Rest(unsafe { (*node).next.with(|next| *next) });
+        // SAFETY: the caller owns the node; it is freed once, then left behind.
+        unsafe { free_node(node) };
+        node = rest.0;
+        std::mem::forget(rest);
+    }
+}
+
+/// What a reader found in the slot of the sequence number it asked for.
+enum Lookup<R> {
+    /// The item was there; the result of the reader's closure on it.
+    Found(R),
+    /// The slot still holds an older item (or none): that push is in flight.
+    Pending,
+    /// The slot already holds a newer item: the one asked for was evicted.
+    Evicted,
+}
+
+impl<T> BoundedLog<T> {
+    /// Creates a log that keeps the newest `capacity` items.
+    ///
+    /// # Panics
+    /// If `capacity` is 0 or the slot array would exceed `isize::MAX` bytes;
+    /// [`try_new`](Self::try_new) returns these as errors instead.
+    ///
+    /// # Examples
+    /// ```
+    /// let log = verisync::bounded_log::BoundedLog::<u64>::new(100);
+    /// assert_eq!(log.capacity(), 100);
+    /// ```
+    pub fn new(capacity: usize) -> Self {
+        match Self::try_new(capacity) {
+            Ok(log) => log,
+            Err(err) => panic!("verisync::bounded_log::BoundedLog::new: {err}"),
+        }
+    }
+
+    /// Creates a log that keeps the newest `capacity` items, or says why it cannot.
+    ///
+    /// # Examples
+    /// ```
+    /// use verisync::bounded_log::{BoundedLog, CapacityError};
+    ///
+    /// assert!(BoundedLog::<String>::try_new(7).is_ok());
+    /// assert_eq!(BoundedLog::<String>::try_new(0).unwrap_err(), CapacityError::Zero);
+    /// ```
+    pub fn try_new(capacity: usize) -> Result<Self, CapacityError> {
+        // The slots are pointers, whatever `T` is; sequence numbers are `u64`s, not positions.
+        CapacityError::check::<AtomicPtr<Node<T>>>(capacity, 1)?;
+        Ok(Self {
+            tail: CachePadded::new(AtomicU64::new(0)),
+            slots: (0..capacity)
+                .map(|_| AtomicPtr::new(ptr::null_mut()))
+                .collect(),
+            capacity: capacity as u64,
+            cleared_at: 0,
+            lapped: CachePadded::new(AtomicU64::new(0)),
+            reclaim: Reclaim::new(),
+        })
+    }
+
+    /// Appends `value` and returns its sequence number; evicts the oldest item if the log is
+    /// full. Lock-free; never waits for a reader or another writer.
+    ///
+    /// # Examples
+    /// ```
+    /// let log = verisync::bounded_log::BoundedLog::new(2);
+    /// assert_eq!(log.push('a'), 0);
+    /// assert_eq!(log.push('b'), 1);
+    /// assert_eq!(log.push('c'), 2);
+    /// assert_eq!(log.snapshot(), ['b', 'c']);
+    /// ```
+    pub fn push(&self, value: T) -> u64 {
+        // Relaxed: the ticket only names the item and its slot; the item is published by the
+        // slot's compare-and-swap, and readers check every slot's sequence number themselves.
+        let seq = self.tail.fetch_add(1, Ordering::Relaxed);
+        self.install(seq, Node::allocate(seq, value));
+        seq
+    }
+
+    /// Installs `node` (sequence number `seq`) in its slot and retires what it replaced.
+    fn install(&self, seq: u64, node: *mut Node<T>) {
+        let slot = self.slot(seq);
+        // The node to install and its sequence number. Once installed, another writer may
+        // unlink and free it at any moment, so its number is kept here, never read back.
+        let (mut hand, mut hand_seq) = (node, seq);
+        // Relaxed: only the first expected value of the compare-and-swap below, which reads
+        // the slot again; it is never dereferenced.
+        let mut current = slot.load(Ordering::Relaxed);
+        loop {
+            // Success AcqRel. Release: publishes the entry of `hand` to readers, pairing with
+            // their Acquire load of the slot. Acquire: pairs with the Release of the CAS that
+            // installed `current`, whose entry we read next. Failure Relaxed: the new expected
+            // value is never dereferenced.
+            let success = if cfg!(verisync_mutant = "bounded_log_relaxed_install") {
+                Ordering::Relaxed
+            } else {
+                Ordering::AcqRel
+            };
+            if let Err(actual) =
+                slot.compare_exchange_weak(current, hand, success, Ordering::Relaxed)
+            {
+                current = actual;
+                continue;
+            }
+            if current.is_null() {
+                return;
+            }
+            // We unlinked `current`: no other writer can reach it any more, so it is ours.
+            // SAFETY: we own `current`.
+            let current_seq = unsafe { seq_of(current) };
+            if current_seq < hand_seq || cfg!(verisync_mutant = "bounded_log_lapped_overwrites") {
+                self.retire(current, seq);
+                return;
+            }
+            // A push one lap ahead installed first: this push was lapped. Put the newer node
+            // back; whatever we displace then (normally our own node) is retired in turn.
+            if hand == node {
+                self.lapped.fetch_add(1, Ordering::Relaxed);
+            }
+            (hand, hand_seq) = (current, current_seq);
+            // Relaxed: as above.
+            current = slot.load(Ordering::Relaxed);
+        }
+    }
+
+    /// Frees `node`, just unlinked by push `seq`, once no reader can hold it.
+    fn retire(&self, node: *mut Node<T>, seq: u64) {
+        if self.reclaim.retire(node) && seq.is_multiple_of(COLLECT_EVERY) {
+            self.reclaim.collect();
+        }
+    }
+
+    /// The slot of sequence number `seq`.
+    fn slot(&self, seq: u64) -> &AtomicPtr<Node<T>> {
+        // The remainder is below `capacity`, which is a `usize`.
+        &self.slots[(seq % self.capacity) as usize]
+    }
+
+    /// The sequence number of the oldest item retained when `end` tickets have been handed out.
+    fn oldest_retained(&self, end: u64) -> u64 {
+        end.saturating_sub(self.capacity).max(self.cleared_at)
+    }
+
+    /// Looks up item `seq` and, if it is there, applies `f` to its value.
+    fn lookup<R>(&self, _pin: &Pin<'_, T>, seq: u64, f: impl FnOnce(&T) -> R) -> Lookup<R> {
+        // Acquire: pairs with the Release of the CAS that installed the node, so its entry is
+        // visible.
+        let node = self.slot(seq).load(Ordering::Acquire);
+        if node.is_null() {
+            return Lookup::Pending;
+        }
+        // SAFETY: the node was in its slot after we pinned, so it is not freed before we unpin
+        // (module documentation, *Design*); its entry is never written while it is reachable.
+        unsafe {
+            (*node).entry.with(|entry| {
+                let entry = &*entry;
+                match entry.seq.cmp(&seq) {
+                    std::cmp::Ordering::Equal => Lookup::Found(f(&entry.value)),
+                    std::cmp::Ordering::Less => Lookup::Pending,
+                    std::cmp::Ordering::Greater => Lookup::Evicted,
+                }
+            })
+        }
+    }
+
+    /// Copies the retained items, oldest first: a contiguous run of sequence numbers ending
+    /// before the first push still in flight (see the module documentation). Wait-free apart
+    /// from the clones and the freeing of evicted items.
+    ///
+    /// # Examples
+    /// ```
+    /// let log = verisync::bounded_log::BoundedLog::new(2);
+    /// assert!(log.snapshot().is_empty());
+    /// log.push(1);
+    /// log.push(2);
+    /// log.push(3);
+    /// assert_eq!(log.snapshot(), [2, 3]);
+    /// ```
+    pub fn snapshot(&self) -> Vec<T>
+    where
+        T: Clone + Sync,
+    {
+        let pin = self.reclaim.pin();
+        // Relaxed: tickets order nothing; each slot's sequence number is checked on its own.
+        let end = self.tail.load(Ordering::Relaxed);
+        let start = self.oldest_retained(end);
+        // The sequence number of `items[0]`.
+        let mut first = start;
+        let mut items = Vec::with_capacity((end - start) as usize);
+        for seq in start..end {
+            match self.lookup(&pin, seq, T::clone) {
+                Lookup::Found(value) => items.push(value),
+                Lookup::Pending => break,
+                Lookup::Evicted => {
+                    // Everything older is evicted too.
+                    items.clear();
+                    first = seq + 1;
+                }
+            }
+        }
+        // Drop what was evicted while we copied, so that every item returned is retained now.
+        // Relaxed: as above.
+        let oldest_now = self.oldest_retained(self.tail.load(Ordering::Relaxed));
+        let evicted = oldest_now.saturating_sub(first).min(items.len() as u64);
+        if !cfg!(verisync_mutant = "bounded_log_snapshot_keeps_evicted") {
+            items.drain(..evicted as usize);
+        }
+        drop(pin);
+        items
+    }
+
+    /// Reads the items from sequence number `seq` on: pass 0 the first time, then the
+    /// [`next`](Read::next) of the previous read. Items evicted before the reader got to them
+    /// are counted in [`lost`](Read::lost). Wait-free apart from the clones and the freeing of
+    /// evicted items.
+    ///
+    /// The items returned are contiguous, from `seq + lost` to `next - 1`; the read stops
+    /// before a push still in flight and at the newest item.
+    ///
+    /// # Examples
+    /// ```
+    /// let log = verisync::bounded_log::BoundedLog::new(2);
+    /// log.push("a");
+    /// let read = log.read_since(0);
+    /// assert_eq!((read.items, read.next, read.lost), (vec!["a"], 1, 0));
+    /// for word in ["b", "c", "d"] {
+    ///     log.push(word);
+    /// }
+    /// // "b" was evicted before this cursor got to it.
+    /// let read = log.read_since(1);
+    /// assert_eq!((read.items, read.next, read.lost), (vec!["c", "d"], 4, 1));
+    /// ```
+    pub fn read_since(&self, seq: u64) -> Read<T>
+    where
+        T: Clone + Sync,
+    {
+        let pin = self.reclaim.pin();
+        // Relaxed: as in `snapshot`.
+        let end = self.tail.load(Ordering::Relaxed);
+        let mut next = seq.max(self.oldest_retained(end));
+        let silent_loss = cfg!(verisync_mutant = "bounded_log_silent_loss");
+        let mut lost = if silent_loss { 0 } else { next - seq };
+        let mut items = Vec::new();
+        while next < end {
+            match self.lookup(&pin, next, T::clone) {
+                Lookup::Found(value) => items.push(value),
+                Lookup::Pending => break,
+                // Hand out the run read so far; the next read counts the loss.
+                Lookup::Evicted if !items.is_empty() => break,
+                Lookup::Evicted => {
+                    if !silent_loss {
+                        lost += 1;
+                    }
+                }
+            }
+            next += 1;
+        }
+        drop(pin);
+        Read { items, next, lost }
+    }
+
+    /// The number of items retained, counting pushes still in flight: `min(capacity, pushes
+    /// since the last clear)`. Wait-free.
+    ///
+    /// # Examples
+    /// ```
+    /// let log = verisync::bounded_log::BoundedLog::new(2);
+    /// assert_eq!(log.len(), 0);
+    /// (0..5).for_each(|i| { log.push(i); });
+    /// assert_eq!(log.len(), 2);
+    /// ```
+    pub fn len(&self) -> usize {
+        // Relaxed: a count, ordering nothing.
+        let end = self.tail.load(Ordering::Relaxed);
+        // At most `capacity`, which is a `usize`.
+        (end - self.oldest_retained(end)) as usize
+    }
+
+    /// Whether [`len`](Self::len) is 0.
+    ///
+    /// # Examples
+    /// ```
+    /// let log = verisync::bounded_log::BoundedLog::new(2);
+    /// assert!(log.is_empty());
+    /// log.push(());
+    /// assert!(!log.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The number of items the log keeps.
+    ///
+    /// # Examples
+    /// ```
+    /// assert_eq!(verisync::bounded_log::BoundedLog::<u8>::new(5).capacity(), 5);
+    /// ```
+    pub fn capacity(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// The number of pushes so far (taken tickets, so including pushes in flight): the
+    /// sequence number the next push will get. Not reset by [`clear`](Self::clear).
+    ///
+    /// # Examples
+    /// ```
+    /// let log = verisync::bounded_log::BoundedLog::new(1);
+    /// log.push('x');
+    /// log.push('y');
+    /// assert_eq!(log.total_pushed(), 2);
+    /// ```
+    pub fn total_pushed(&self) -> u64 {
+        // Relaxed: a count, ordering nothing.
+        self.tail.load(Ordering::Relaxed)
+    }
+
+    /// The number of pushes whose item was dropped because a push one whole lap later
+    /// installed into the same slot first (only possible when a writer stalls for a lap).
+    ///
+    /// # Examples
+    /// ```
+    /// let log = verisync::bounded_log::BoundedLog::new(1);
+    /// log.push(1);
+    /// log.push(2);
+    /// assert_eq!(log.lapped(), 0);
+    /// ```
+    pub fn lapped(&self) -> u64 {
+        // Relaxed: a count, ordering nothing.
+        self.lapped.load(Ordering::Relaxed)
+    }
+
+    /// Drops every item. Sequence numbers keep counting: the next push gets
+    /// [`total_pushed`](Self::total_pushed), and cursors count the cleared items as lost.
+    ///
+    /// # Examples
+    /// ```
+    /// let mut log = verisync::bounded_log::BoundedLog::new(4);
+    /// log.push("old");
+    /// log.clear();
+    /// assert!(log.snapshot().is_empty());
+    /// assert_eq!(log.push("new"), 1);
+    /// assert_eq!(log.read_since(0).lost, 1);
+    /// ```
+    pub fn clear(&mut self) {
+        if !cfg!(verisync_mutant = "bounded_log_clear_keeps_floor") {
+            // Relaxed: `&mut self` excludes every other access.
+            self.cleared_at = self.tail.load(Ordering::Relaxed);
+        }
+        // SAFETY: `&mut self`: nobody else can reach the nodes.
+        unsafe { free_chain(self.take_all()) };
+    }
+
+    /// Moves the retained items out, oldest first.
+    ///
+    /// # Examples
+    /// ```
+    /// let log = verisync::bounded_log::BoundedLog::new(2);
+    /// for word in ["a", "b", "c"] {
+    ///     log.push(String::from(word));
+    /// }
+    /// assert_eq!(log.into_vec(), ["b", "c"]);
+    /// ```
+    pub fn into_vec(self) -> Vec<T> {
+        // Relaxed: we own the log, so every push has returned and is visible to us.
+        let end = self.tail.load(Ordering::Relaxed);
+        let first = self.oldest_retained(end);
+        let mut items = Vec::with_capacity((end - first) as usize);
+        for seq in first..end {
+            let slot = self.slot(seq);
+            // Relaxed: as above.
+            let node = slot.load(Ordering::Relaxed);
+            // With no push in flight, each slot holds the newest item installed there, which
+            // is `seq` for every `seq` in the window; the check keeps this function sound even
+            // if it did not.
+            // SAFETY: we own the log and so the node, if any.
+            if node.is_null() || unsafe { seq_of(node) } != seq {
+                continue;
+            }
+            // Relaxed: as above.
+            slot.store(ptr::null_mut(), Ordering::Relaxed);
+            // SAFETY: the node left its slot and no reader exists: we own it. Its value is
+            // moved out once and the memory freed without dropping it again.
+            let node = unsafe { Box::from_raw(node) };
+            // SAFETY: as above.
+            items.push(
+                node.entry
+                    .with_mut(|entry| unsafe { ManuallyDrop::take(&mut (*entry).value) }),
+            );
+        }
+        // `self` drops now and frees whatever is left.
+        items
+    }
+
+    /// Unlinks every node (slots, retired stack, the collector's batch) into one chain.
+    fn take_all(&mut self) -> *mut Node<T> {
+        let mut chain = self.reclaim.take_all();
+        for slot in &self.slots {
+            // Relaxed: `&mut self` excludes every other access.
+            let node = slot.swap(ptr::null_mut(), Ordering::Relaxed);
+            if !node.is_null() {
+                // SAFETY: `&mut self`: the node is ours now.
+                unsafe { link(node, chain) };
+                chain = node;
+            }
+        }
+        chain
+    }
+}
+
+impl<T> Drop for BoundedLog<T> {
+    fn drop(&mut self) {
+        // SAFETY: `&mut self`: nobody else can reach the nodes.
+        unsafe { free_chain(self.take_all()) };
+    }
+}
+
+impl<T> fmt::Debug for BoundedLog<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BoundedLog")
+            .field("capacity", &self.capacity())
+            .field("len", &self.len())
+            .field("total_pushed", &self.total_pushed())
+            .field("lapped", &self.lapped())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The result of [`BoundedLog::read_since`].
+///
+/// # Examples
+/// ```
+/// use verisync::bounded_log::{BoundedLog, Read};
+///
+/// let log = BoundedLog::new(8);
+/// log.push(10);
+/// log.push(11);
+/// let Read { items, next, lost } = log.read_since(1);
+/// assert_eq!((items, next, lost), (vec![11], 2, 0));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Read<T> {
+    /// The items read, oldest first, with sequence numbers `next - items.len()` to `next - 1`.
+    pub items: Vec<T>,
+    /// The sequence number to pass to the next `read_since`.
+    pub next: u64,
+    /// How many items from the requested sequence number on were evicted or cleared before
+    /// this read got to them.
+    pub lost: u64,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reclamation
+// ---------------------------------------------------------------------------------------------
+
+/// Frees unlinked nodes once no reader can hold them (module documentation, *Design*).
+///
+/// Why it is safe: a reader pins (adds one to its parity's half of `pins`), then issues a
+/// `SeqCst` fence, then loads slots; a node is unlinked by a compare-and-swap followed by a
+/// `SeqCst` fence. If a reader loaded a node before it was unlinked, the reader's fence precedes
+/// the unlinker's in the fence order, so any load of `pins` after a fence that follows the
+/// unlinker's fence (the unlinker's own check; a collector's checks after taking the batch,
+/// which the Release push and Acquire take of the retired stack order after it) sees the
+/// reader's increment or a later value. Seeing the reader's half at 0 then means the reader's
+/// Release decrement came first, so its last read of the node happens before the free.
+struct Reclaim<T> {
+    /// Readers active: the low half counts those that joined parity 0, the high half parity 1
+    /// (fewer than 2^32 readers at once, so the halves never carry into each other).
+    pins: CachePadded<AtomicU64>,
+    /// The parity new readers join (0 or 1); flipped by collectors.
+    parity: AtomicUsize,
+    /// Unlinked nodes waiting to be collected: a stack linked through `next`.
+    retired: CachePadded<AtomicPtr<Node<T>>>,
+    /// Held by the one thread collecting; others skip collecting rather than wait.
+    collecting: AtomicBool,
+    /// The batch being collected; only touched while holding `collecting`.
+    batch: UnsafeCell<Batch<T>>,
+}
+
+/// Nodes taken from the retired stack, and which pin counters have been seen at zero since.
+struct Batch<T> {
+    nodes: *mut Node<T>,
+    idle_seen: [bool; 2],
+}
+
+/// A reader's announcement: while it lives, no node the reader loads is freed.
+struct Pin<'a, T> {
+    reclaim: &'a Reclaim<T>,
+    parity: usize,
+}
+
+impl<T> Drop for Pin<'_, T> {
+    fn drop(&mut self) {
+        // Release: pairs with the Acquire loads of the pin counters in `Reclaim`, so this
+        // reader's reads of nodes happen before their free.
+        self.reclaim
+            .pins
+            .fetch_sub(PIN_UNIT[self.parity], Ordering::Release);
+        self.reclaim.collect();
+    }
+}
+
+impl<T> Reclaim<T> {
+    fn new() -> Self {
+        Self {
+            pins: CachePadded::new(AtomicU64::new(0)),
+            parity: AtomicUsize::new(0),
+            retired: CachePadded::new(AtomicPtr::new(ptr::null_mut())),
+            collecting: AtomicBool::new(false),
+            batch: UnsafeCell::new(Batch {
+                nodes: ptr::null_mut(),
+                idle_seen: [false; 2],
+            }),
+        }
+    }
+
+    /// Announces a reader.
+    fn pin(&self) -> Pin<'_, T> {
+        // Relaxed: the parity only steers readers between the two counters; either is safe.
+        let parity = self.parity.load(Ordering::Relaxed);
+        // Relaxed: ordered before this reader's slot loads by the fence below.
+        self.pins.fetch_add(PIN_UNIT[parity], Ordering::Relaxed);
+        if !cfg!(verisync_mutant = "bounded_log_no_pin_fence") {
+            fence(Ordering::SeqCst);
+        }
+        Pin {
+            reclaim: self,
+            parity,
+        }
+    }
+
+    /// Whether no reader is pinned, by parity. Call after a `SeqCst` fence.
+    fn readers_gone(&self) -> [bool; 2] {
+        // Acquire: pairs with the Release decrement in `Pin::drop`.
+        let pins = self.pins.load(Ordering::Acquire);
+        [pins as u32 == 0, pins >> 32 == 0]
+    }
+
+    /// Frees `node`, which the caller has just unlinked, at once if no reader is pinned, else
+    /// puts it on the retired stack. Returns whether it was deferred.
+    fn retire(&self, node: *mut Node<T>) -> bool {
+        fence(Ordering::SeqCst);
+        if self.readers_gone() == [true, true]
+            || cfg!(verisync_mutant = "bounded_log_free_without_grace")
+        {
+            // SAFETY: unlinked by the caller, and no reader pinned before the unlink is still
+            // pinned (see the type's documentation).
+            unsafe { free_node(node) };
+            return false;
+        }
+        // Relaxed: the compare-and-swap below re-reads the head.
+        let mut head = self.retired.load(Ordering::Relaxed);
+        loop {
+            // SAFETY: the node is unlinked and not yet on the stack: only we touch its link.
+            unsafe { link(node, head) };
+            // Release: pairs with the Acquire swap in `collect_step`, which then sees the link
+            // and orders its checks after our fence. Failure Relaxed: only a new head.
+            match self.retired.compare_exchange_weak(
+                head,
+                node,
+                Ordering::Release,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return true,
+                Err(actual) => head = actual,
+            }
+        }
+    }
+
+    /// Frees what can be freed, unless another thread is collecting. Never waits.
+    fn collect(&self) {
+        // Relaxed: only a hint; a stale answer delays a collection to the next call. A batch
+        // already taken waits for the next node retired (or for the log's drop).
+        if self.retired.load(Ordering::Relaxed).is_null() {
+            return;
+        }
+        // Acquire: pairs with the Release store that ended the previous collection, so its
+        // batch is visible.
+        if self.collecting.swap(true, Ordering::Acquire) {
+            return;
+        }
+        /// Ends the collection, also when a value's drop unwinds.
+        struct Done<'a>(&'a AtomicBool);
+        impl Drop for Done<'_> {
+            fn drop(&mut self) {
+                // Release: pairs with the Acquire swap above.
+                self.0.store(false, Ordering::Release);
+            }
+        }
+        let done = Done(&self.collecting);
+        // SAFETY: we hold `collecting`, so the batch is ours alone.
+        let ready = self
+            .batch
+            .with_mut(|batch| self.collect_step(unsafe { &mut *batch }));
+        drop(done);
+        // SAFETY: each parity's readers were seen gone after the chain was taken.
+        unsafe { free_chain(ready) };
+    }
+
+    /// Advances the batch: takes one if there is none, checks the pin counters, flips the
+    /// parity if that helps a counter drain. Returns the batch if it may be freed now.
+    fn collect_step(&self, batch: &mut Batch<T>) -> *mut Node<T> {
+        if batch.nodes.is_null() {
+            // Acquire: pairs with the Release pushes in `retire`.
+            batch.nodes = self.retired.swap(ptr::null_mut(), Ordering::Acquire);
+            if batch.nodes.is_null() {
+                return ptr::null_mut();
+            }
+            batch.idle_seen = [false; 2];
+        }
+        fence(Ordering::SeqCst);
+        for (seen, gone) in batch.idle_seen.iter_mut().zip(self.readers_gone()) {
+            *seen |= gone;
+        }
+        let enough = if cfg!(verisync_mutant = "bounded_log_one_idle_parity") {
+            batch.idle_seen.contains(&true)
+        } else {
+            batch.idle_seen == [true, true]
+        };
+        if enough {
+            return std::mem::replace(&mut batch.nodes, ptr::null_mut());
+        }
+        // Relaxed: only steers new readers; see `pin`.
+        let parity = self.parity.load(Ordering::Relaxed);
+        if !batch.idle_seen[parity] {
+            // New readers join the other counter, so this one can drain.
+            self.parity.store(parity ^ 1, Ordering::Relaxed);
+        }
+        ptr::null_mut()
+    }
+
+    /// Unlinks every node it holds (retired stack and batch) into one chain.
+    fn take_all(&mut self) -> *mut Node<T> {
+        // Relaxed: `&mut self` excludes every other access.
+        let mut chain = self.retired.swap(ptr::null_mut(), Ordering::Relaxed);
+        if cfg!(verisync_mutant = "bounded_log_drop_leaks_batch") {
+            return chain;
+        }
+        // SAFETY: `&mut self`: the batch is ours.
+        let mut batch = self
+            .batch
+            .with_mut(|batch| unsafe { std::mem::replace(&mut (*batch).nodes, ptr::null_mut()) });
+        while !batch.is_null() {
+            // SAFETY: `&mut self`: every node of the batch is ours, and so is its link.
+            let next = unsafe { (*batch).next.with(|next| *next) };
+            // SAFETY: as above.
+            unsafe { link(batch, chain) };
+            chain = batch;
+            batch = next;
+        }
+        chain
+    }
+}

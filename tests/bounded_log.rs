@@ -1,0 +1,781 @@
+//! Behaviour tests for `verisync::bounded_log` on std threads; the same tests run under Miri.
+//!
+//! Tests whose name starts with `concurrent_` use more than one thread: they are the set meant
+//! for Miri's many-seeds run. The two Miri commands:
+//!
+//! ```text
+//! MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test --test bounded_log
+//! MIRIFLAGS="-Zmiri-strict-provenance -Zmiri-many-seeds=0..8" \
+//!     cargo +nightly miri test --test bounded_log -- concurrent_
+//! ```
+//!
+//! Counts shrink under `cfg(miri)` (see [`scaled`]). No operation of the log blocks, so no test
+//! needs a watchdog. Concurrent snapshots and cursor reads are checked with
+//! `tests/support/log_window.rs`: every snapshot a contiguous window of what was pushed, every
+//! cursor read accounting for each sequence number as an item or a loss.
+
+#[path = "support/behaviour.rs"]
+mod behaviour;
+#[path = "support/log_window.rs"]
+mod log_window;
+
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::thread;
+
+use behaviour::scaled;
+use log_window::Pushed;
+use verisync::bounded_log::{BoundedLog, CapacityError, Read};
+
+// ---------------------------------------------------------------------------------------------
+// Drop-counted values
+// ---------------------------------------------------------------------------------------------
+
+/// Counts the drops of every value made from it, by id.
+#[derive(Clone)]
+struct Drops(Arc<[AtomicU32]>);
+
+impl Drops {
+    fn new(values: usize) -> Self {
+        Self((0..values).map(|_| AtomicU32::new(0)).collect())
+    }
+
+    fn item(&self, id: usize) -> Item {
+        Item {
+            id,
+            drops: self.clone(),
+            clone: false,
+        }
+    }
+
+    fn count(&self, id: usize) -> u32 {
+        self.0[id].load(Ordering::SeqCst)
+    }
+
+    /// Asserts that each of the values `ids` was dropped exactly once and the others never.
+    fn assert_dropped_once(&self, ids: impl IntoIterator<Item = usize>) {
+        let mut expected = vec![0; self.0.len()];
+        for id in ids {
+            expected[id] = 1;
+        }
+        let counts: Vec<u32> = (0..self.0.len()).map(|id| self.count(id)).collect();
+        assert_eq!(counts, expected, "drop counts by id");
+    }
+}
+
+/// A value with an id that records its drop; clones record nothing.
+struct Item {
+    id: usize,
+    drops: Drops,
+    clone: bool,
+}
+
+impl Clone for Item {
+    fn clone(&self) -> Self {
+        Item {
+            id: self.id,
+            drops: self.drops.clone(),
+            clone: true,
+        }
+    }
+}
+
+impl Drop for Item {
+    fn drop(&mut self) {
+        if !self.clone {
+            self.drops.0[self.id].fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
+
+fn ids(items: &[Item]) -> Vec<usize> {
+    items.iter().map(|item| item.id).collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Construction
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn capacity_zero_is_an_error() {
+    assert_eq!(
+        BoundedLog::<u64>::try_new(0).unwrap_err(),
+        CapacityError::Zero
+    );
+}
+
+#[test]
+#[should_panic(expected = "verisync::bounded_log::BoundedLog::new: capacity must be at least 1")]
+fn new_panics_on_capacity_zero() {
+    BoundedLog::<u64>::new(0);
+}
+
+#[test]
+fn capacity_too_large_is_an_error() {
+    let requested = usize::MAX / 2;
+    let err = BoundedLog::<u8>::try_new(requested).unwrap_err();
+    let max = isize::MAX as usize / std::mem::size_of::<usize>();
+    assert_eq!(err, CapacityError::TooLarge { requested, max });
+}
+
+#[test]
+#[should_panic(expected = "verisync::bounded_log::BoundedLog::new: capacity")]
+fn new_panics_on_capacity_too_large() {
+    BoundedLog::<()>::new(usize::MAX);
+}
+
+#[test]
+fn capacity_is_exact() {
+    let capacities: &[usize] = if cfg!(miri) {
+        &[1, 2, 3, 5, 7]
+    } else {
+        &[1, 2, 3, 5, 7, 100, 1000]
+    };
+    for &capacity in capacities {
+        let log = BoundedLog::new(capacity);
+        assert_eq!(log.capacity(), capacity);
+        for value in 0..3 * capacity as u64 {
+            assert_eq!(log.push(value), value);
+        }
+        let expected: Vec<u64> = (2 * capacity as u64..3 * capacity as u64).collect();
+        assert_eq!(log.snapshot(), expected, "capacity {capacity}");
+        assert_eq!(log.len(), capacity);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Order and eviction
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn empty_log() {
+    let log = BoundedLog::<u64>::new(4);
+    assert!(log.snapshot().is_empty());
+    assert!(log.is_empty());
+    assert_eq!(log.len(), 0);
+    assert_eq!(log.total_pushed(), 0);
+    assert_eq!(
+        log.read_since(0),
+        Read {
+            items: vec![],
+            next: 0,
+            lost: 0
+        }
+    );
+    assert!(log.into_vec().is_empty());
+}
+
+#[test]
+fn push_returns_consecutive_sequence_numbers() {
+    let log = BoundedLog::new(3);
+    let seqs: Vec<u64> = (0..10).map(|value| log.push(value)).collect();
+    assert_eq!(seqs, (0..10).collect::<Vec<_>>());
+    assert_eq!(log.total_pushed(), 10);
+}
+
+#[test]
+fn snapshot_keeps_the_newest_oldest_first() {
+    let log = BoundedLog::new(4);
+    let mut model = std::collections::VecDeque::new();
+    for value in 0..11u64 {
+        log.push(value);
+        model.push_back(value);
+        if model.len() > 4 {
+            model.pop_front();
+        }
+        assert_eq!(log.snapshot(), Vec::from(model.clone()), "after {value}");
+        assert_eq!(log.len(), model.len());
+    }
+}
+
+#[test]
+fn capacity_1_keeps_the_last_item() {
+    let log = BoundedLog::new(1);
+    log.push("a");
+    assert_eq!(log.snapshot(), ["a"]);
+    log.push("b");
+    log.push("c");
+    assert_eq!(log.snapshot(), ["c"]);
+    assert_eq!(log.len(), 1);
+    assert_eq!(log.read_since(0).lost, 2);
+    assert_eq!(log.into_vec(), ["c"]);
+}
+
+#[test]
+fn into_vec_returns_the_retained_items() {
+    let log = BoundedLog::new(3);
+    for value in 0..8 {
+        log.push(value.to_string());
+    }
+    assert_eq!(log.into_vec(), ["5", "6", "7"]);
+}
+
+#[test]
+fn zero_sized_values() {
+    let log = BoundedLog::new(3);
+    for _ in 0..5 {
+        log.push(());
+    }
+    assert_eq!(log.snapshot(), [(), (), ()]);
+    assert_eq!(log.read_since(0).lost, 2);
+    assert_eq!(log.into_vec().len(), 3);
+}
+
+#[test]
+fn debug_shows_the_counts() {
+    let log = BoundedLog::new(2);
+    log.push(1);
+    assert_eq!(
+        format!("{log:?}"),
+        "BoundedLog { capacity: 2, len: 1, total_pushed: 1, lapped: 0, .. }"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cursors
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn read_since_returns_what_follows() {
+    let log = BoundedLog::new(5);
+    for value in 10..13u64 {
+        log.push(value);
+    }
+    assert_eq!(
+        log.read_since(0),
+        Read {
+            items: vec![10, 11, 12],
+            next: 3,
+            lost: 0
+        }
+    );
+    assert_eq!(
+        log.read_since(2),
+        Read {
+            items: vec![12],
+            next: 3,
+            lost: 0
+        }
+    );
+    // Nothing new yet.
+    assert_eq!(
+        log.read_since(3),
+        Read {
+            items: vec![],
+            next: 3,
+            lost: 0
+        }
+    );
+}
+
+#[test]
+fn read_since_counts_evicted_items_as_lost() {
+    let log = BoundedLog::new(3);
+    for value in 0..10u64 {
+        log.push(value);
+    }
+    for from in 0..=10 {
+        let read = log.read_since(from);
+        let retained_from = from.max(7);
+        assert_eq!(read.lost, retained_from - from, "from {from}");
+        assert_eq!(read.items, (retained_from..10).collect::<Vec<_>>());
+        assert_eq!(read.next, 10);
+    }
+}
+
+#[test]
+fn read_since_a_future_sequence_number_waits_there() {
+    let log = BoundedLog::new(3);
+    log.push(1);
+    assert_eq!(
+        log.read_since(5),
+        Read {
+            items: vec![],
+            next: 5,
+            lost: 0
+        }
+    );
+}
+
+#[test]
+fn a_tailing_cursor_sees_everything_or_counts_it() {
+    let log = BoundedLog::<u64>::new(4);
+    let mut next = 0;
+    let mut seen: Vec<u64> = Vec::new();
+    let mut lost = 0;
+    for round in 0..20u64 {
+        // Push between 0 and 6 items, so that the cursor sometimes falls behind by more than
+        // the capacity.
+        for _ in 0..round % 7 {
+            log.push(log.total_pushed());
+        }
+        let read = log.read_since(next);
+        assert_eq!(read.next, log.total_pushed());
+        lost += read.lost;
+        seen.extend(&read.items);
+        next = read.next;
+    }
+    assert_eq!(seen.len() as u64 + lost, log.total_pushed());
+    assert!(
+        lost > 0,
+        "the cursor should have fallen behind at least once"
+    );
+    assert!(seen.windows(2).all(|pair| pair[0] < pair[1]));
+}
+
+// ---------------------------------------------------------------------------------------------
+// clear
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn clear_empties_and_keeps_counting() {
+    let mut log = BoundedLog::new(3);
+    for value in 0..5u64 {
+        log.push(value);
+    }
+    log.clear();
+    assert!(log.snapshot().is_empty());
+    assert_eq!(log.len(), 0);
+    assert_eq!(log.total_pushed(), 5);
+    assert_eq!(log.push(5), 5);
+    assert_eq!(log.snapshot(), [5]);
+    assert_eq!(log.len(), 1);
+    assert_eq!(
+        log.read_since(0),
+        Read {
+            items: vec![5],
+            next: 6,
+            lost: 5
+        }
+    );
+    log.push(6);
+    log.push(7);
+    log.push(8);
+    assert_eq!(log.snapshot(), [6, 7, 8]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Drops
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn evicted_values_are_dropped_once() {
+    let drops = Drops::new(10);
+    let log = BoundedLog::new(3);
+    for id in 0..10 {
+        log.push(drops.item(id));
+        // Only the evicted ones, and each once.
+        drops.assert_dropped_once(0..(id + 1).saturating_sub(3));
+    }
+    drop(log);
+    drops.assert_dropped_once(0..10);
+}
+
+#[test]
+fn snapshots_clone_and_leave_the_values() {
+    let drops = Drops::new(4);
+    let log = BoundedLog::new(2);
+    for id in 0..4 {
+        log.push(drops.item(id));
+    }
+    let copy = log.snapshot();
+    assert_eq!(ids(&copy), [2, 3]);
+    drop(copy);
+    assert_eq!(ids(&log.read_since(0).items), [2, 3]);
+    drops.assert_dropped_once([0, 1]);
+    drop(log);
+    drops.assert_dropped_once(0..4);
+}
+
+#[test]
+fn clear_drops_every_value_once() {
+    let drops = Drops::new(7);
+    let mut log = BoundedLog::new(3);
+    for id in 0..5 {
+        log.push(drops.item(id));
+    }
+    log.clear();
+    drops.assert_dropped_once(0..5);
+    log.push(drops.item(5));
+    log.push(drops.item(6));
+    drop(log);
+    drops.assert_dropped_once(0..7);
+}
+
+#[test]
+fn into_vec_moves_the_retained_values_out() {
+    let drops = Drops::new(6);
+    let log = BoundedLog::new(4);
+    for id in 0..6 {
+        log.push(drops.item(id));
+    }
+    let items = log.into_vec();
+    assert_eq!(ids(&items), [2, 3, 4, 5]);
+    drops.assert_dropped_once([0, 1]);
+    drop(items);
+    drops.assert_dropped_once(0..6);
+}
+
+/// A value whose drop panics when its flag says so.
+struct PanicOnDrop {
+    panics: bool,
+    drops: Arc<AtomicU32>,
+}
+
+impl Drop for PanicOnDrop {
+    fn drop(&mut self) {
+        self.drops.fetch_add(1, Ordering::SeqCst);
+        if self.panics {
+            panic!("PanicOnDrop");
+        }
+    }
+}
+
+#[test]
+fn a_panicking_drop_does_not_stop_the_others() {
+    let drops = Arc::new(AtomicU32::new(0));
+    let log = BoundedLog::new(4);
+    for i in 0..4 {
+        log.push(PanicOnDrop {
+            panics: i == 1,
+            drops: drops.clone(),
+        });
+    }
+    let result = panic::catch_unwind(AssertUnwindSafe(|| drop(log)));
+    assert!(result.is_err(), "the value's panic propagates");
+    assert_eq!(drops.load(Ordering::SeqCst), 4, "every value dropped");
+}
+
+#[test]
+fn a_panicking_drop_on_eviction_propagates_from_push() {
+    let drops = Arc::new(AtomicU32::new(0));
+    let log = BoundedLog::new(1);
+    log.push(PanicOnDrop {
+        panics: true,
+        drops: drops.clone(),
+    });
+    let result = panic::catch_unwind(AssertUnwindSafe(|| {
+        log.push(PanicOnDrop {
+            panics: false,
+            drops: drops.clone(),
+        })
+    }));
+    assert!(result.is_err());
+    assert_eq!(drops.load(Ordering::SeqCst), 1);
+    // The new value was installed before the old one was dropped.
+    assert_eq!(log.len(), 1);
+    drop(log);
+    assert_eq!(drops.load(Ordering::SeqCst), 2);
+}
+
+/// Values evicted while a reader is pinned wait for it and are still dropped exactly once.
+#[test]
+fn values_evicted_during_a_read_are_dropped_after_it() {
+    /// Clones push one more value into the log they are read from, if one is left to push.
+    struct Pushy {
+        item: Item,
+        log: Weak<BoundedLog<Pushy>>,
+        pending: Arc<Mutex<Vec<Item>>>,
+    }
+    impl Clone for Pushy {
+        fn clone(&self) -> Self {
+            let next = self.pending.lock().unwrap().pop();
+            if let (Some(item), Some(log)) = (next, self.log.upgrade()) {
+                log.push(Pushy {
+                    item,
+                    log: self.log.clone(),
+                    pending: self.pending.clone(),
+                });
+            }
+            Pushy {
+                item: self.item.clone(),
+                log: self.log.clone(),
+                pending: self.pending.clone(),
+            }
+        }
+    }
+
+    let drops = Drops::new(8);
+    let pending = Arc::new(Mutex::new((2..8).rev().map(|id| drops.item(id)).collect()));
+    let log = Arc::new(BoundedLog::new(2));
+    for id in 0..2 {
+        log.push(Pushy {
+            item: drops.item(id),
+            log: Arc::downgrade(&log),
+            pending: pending.clone(),
+        });
+    }
+    // Each clone pushes a value, so both items are evicted while the snapshot copies them:
+    // it must not return them.
+    assert!(log.snapshot().is_empty());
+    // A cursor keeps what it read, evicted since or not.
+    let read = log.read_since(0);
+    assert_eq!(
+        read.items.iter().map(|p| p.item.id).collect::<Vec<_>>(),
+        [2, 3]
+    );
+    assert_eq!((read.next, read.lost), (4, 2));
+    drop(read);
+    drop(log);
+    // Items 6 and 7 were never pushed: they go with the list.
+    drop(pending);
+    drops.assert_dropped_once(0..8);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Concurrent
+// ---------------------------------------------------------------------------------------------
+
+/// The value writer `writer` pushes as its `i`-th.
+fn value_of(writer: usize, i: usize) -> u64 {
+    ((writer as u64) << 32) | i as u64
+}
+
+/// `writers` threads push `per_writer` values each into a log of `capacity` while `snapshotters`
+/// threads take snapshots and `tailers` threads follow it with cursors; afterwards every
+/// snapshot must be a contiguous window and every cursor read must account for what it asked
+/// about; a final snapshot must be exactly the last `capacity` items.
+fn writers_and_readers(
+    capacity: usize,
+    writers: usize,
+    per_writer: usize,
+    snapshotters: usize,
+    tailers: usize,
+) {
+    let log = BoundedLog::new(capacity);
+    let done = AtomicBool::new(false);
+    let (pushes, snapshots, reads) = thread::scope(|scope| {
+        let writer_threads: Vec<_> = (0..writers)
+            .map(|writer| {
+                let log = &log;
+                scope.spawn(move || {
+                    (0..per_writer)
+                        .map(|i| (value_of(writer, i), log.push(value_of(writer, i))))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        let snapshot_threads: Vec<_> = (0..snapshotters)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut snapshots = Vec::new();
+                    loop {
+                        let finished = done.load(Ordering::SeqCst);
+                        snapshots.push(log.snapshot());
+                        if finished {
+                            return snapshots;
+                        }
+                    }
+                })
+            })
+            .collect();
+        let tail_threads: Vec<_> = (0..tailers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut reads = Vec::new();
+                    let mut next = 0;
+                    loop {
+                        let finished = done.load(Ordering::SeqCst);
+                        let read = log.read_since(next);
+                        let from = next;
+                        next = read.next;
+                        reads.push((from, read));
+                        if finished {
+                            return reads;
+                        }
+                    }
+                })
+            })
+            .collect();
+        let pushes: Vec<_> = writer_threads
+            .into_iter()
+            .flat_map(|thread| thread.join().unwrap())
+            .collect();
+        done.store(true, Ordering::SeqCst);
+        let snapshots: Vec<_> = snapshot_threads
+            .into_iter()
+            .flat_map(|thread| thread.join().unwrap())
+            .collect();
+        let reads: Vec<_> = tail_threads
+            .into_iter()
+            .map(|thread| thread.join().unwrap())
+            .collect();
+        (pushes, snapshots, reads)
+    });
+
+    let total = (writers * per_writer) as u64;
+    let mut pushed = Pushed::default();
+    for &(value, seq) in &pushes {
+        pushed.record(value, seq);
+    }
+    let mut seqs: Vec<u64> = pushes.iter().map(|&(_, seq)| seq).collect();
+    seqs.sort_unstable();
+    assert_eq!(seqs, (0..total).collect::<Vec<_>>(), "sequence numbers");
+    // Each writer's own pushes got increasing sequence numbers.
+    for writer in 0..writers {
+        let own: Vec<u64> = pushes
+            .iter()
+            .filter(|&&(value, _)| value >> 32 == writer as u64)
+            .map(|&(_, seq)| seq)
+            .collect();
+        assert!(
+            own.windows(2).all(|pair| pair[0] < pair[1]),
+            "writer {writer}"
+        );
+    }
+    for snapshot in &snapshots {
+        pushed.check_snapshot(snapshot, capacity).unwrap();
+    }
+    for cursor in &reads {
+        let mut covered = 0;
+        for (from, read) in cursor {
+            pushed.check_read(*from, read).unwrap();
+            covered += read.items.len() as u64 + read.lost;
+        }
+        // The last read started after every push returned: it reached the end.
+        assert_eq!(covered, total, "a cursor must account for every item");
+    }
+    // No push in flight: the final snapshot is exact, and it was also the last one taken.
+    let last = log.snapshot();
+    let expected_seqs: Vec<u64> = (total.saturating_sub(capacity as u64)..total).collect();
+    assert_eq!(pushed.seqs(&last).unwrap(), expected_seqs);
+    if snapshotters > 0 {
+        assert_eq!(snapshots.last(), Some(&last));
+    }
+    // Lapping happens when a writer is preempted for a whole lap (threads outnumber cores
+    // here); each lapped push lost its item, so it cannot exceed the pushes.
+    assert!(log.lapped() <= total);
+    assert_eq!(pushed.seqs(&log.into_vec()).unwrap(), expected_seqs);
+}
+
+#[test]
+fn concurrent_two_writers_one_snapshotter() {
+    writers_and_readers(scaled(64, 4), 2, scaled(100_000, 60), 1, 0);
+}
+
+#[test]
+fn concurrent_two_writers_one_tailer() {
+    writers_and_readers(scaled(64, 4), 2, scaled(100_000, 60), 0, 1);
+}
+
+#[test]
+fn concurrent_capacity_1_many_writers_and_readers() {
+    writers_and_readers(1, scaled(4, 3), scaled(20_000, 20), 2, 1);
+}
+
+#[test]
+fn concurrent_capacity_2_readers_overlap() {
+    writers_and_readers(2, 2, scaled(50_000, 30), 2, 2);
+}
+
+/// Drop counting with writers and readers at once: every value dropped exactly once, whether
+/// it was evicted while readers were cloning it or dropped with the log.
+#[test]
+fn concurrent_every_value_dropped_once() {
+    let writers = 2;
+    let per_writer = scaled(20_000, 40);
+    let capacity = scaled(16, 3);
+    let drops = Drops::new(writers * per_writer);
+    let log = BoundedLog::new(capacity);
+    let done = AtomicBool::new(false);
+    thread::scope(|scope| {
+        for writer in 0..writers {
+            let (log, drops) = (&log, &drops);
+            scope.spawn(move || {
+                for i in 0..per_writer {
+                    log.push(drops.item(writer * per_writer + i));
+                }
+            });
+        }
+        for _ in 0..2 {
+            scope.spawn(|| {
+                let mut next = 0;
+                while !done.load(Ordering::SeqCst) {
+                    let snapshot = log.snapshot();
+                    assert!(snapshot.len() <= log.capacity());
+                    next = log.read_since(next).next;
+                }
+            });
+        }
+        // The scope joins the writers when it ends; tell the readers once they are done.
+        scope.spawn(|| {
+            while log.total_pushed() < (writers * per_writer) as u64 {
+                thread::yield_now();
+            }
+            done.store(true, Ordering::SeqCst);
+        });
+    });
+    assert_eq!(log.len(), capacity);
+    let counts: Vec<u32> = (0..writers * per_writer)
+        .map(|id| drops.count(id))
+        .collect();
+    assert!(
+        counts.iter().all(|&count| count <= 1),
+        "a value dropped twice"
+    );
+    let dropped = counts.iter().filter(|&&count| count == 1).count();
+    // Evicted values are dropped once no reader holds them: some may still wait for a collection.
+    assert!(
+        dropped <= writers * per_writer - capacity,
+        "a retained value was dropped"
+    );
+    drop(log);
+    drops.assert_dropped_once(0..writers * per_writer);
+}
+
+/// String payloads, the variant the benchmarks also run: clones and evictions of heap values.
+#[test]
+fn concurrent_string_payloads() {
+    let log = BoundedLog::new(scaled(32, 3));
+    let per_writer = scaled(20_000, 30);
+    let done = AtomicBool::new(false);
+    thread::scope(|scope| {
+        let writers: Vec<_> = (0..2)
+            .map(|writer| {
+                let log = &log;
+                scope.spawn(move || {
+                    for i in 0..per_writer {
+                        log.push(format!("{writer}:{i}"));
+                    }
+                })
+            })
+            .collect();
+        let reader = scope.spawn(|| {
+            let mut taken = 0;
+            while !done.load(Ordering::SeqCst) {
+                for text in log.snapshot() {
+                    let (writer, i) = text.split_once(':').expect("a torn string");
+                    assert!(writer == "0" || writer == "1");
+                    assert!(i.parse::<usize>().unwrap() < per_writer);
+                }
+                taken += 1;
+            }
+            taken
+        });
+        for writer in writers {
+            writer.join().unwrap();
+        }
+        done.store(true, Ordering::SeqCst);
+        assert!(reader.join().unwrap() > 0);
+    });
+    assert_eq!(log.len(), log.capacity());
+}
+
+/// A value that is `Send` but not `Sync` can still be pushed from several threads (reading
+/// needs `Sync`: readers share the values).
+#[test]
+fn concurrent_non_sync_payload_pushes() {
+    let log = BoundedLog::new(4);
+    thread::scope(|scope| {
+        for writer in 0..2 {
+            let log = &log;
+            scope.spawn(move || {
+                for i in 0..scaled(1000, 10) {
+                    log.push(std::cell::Cell::new((writer, i)));
+                }
+            });
+        }
+    });
+    assert_eq!(log.into_vec().len(), 4);
+}

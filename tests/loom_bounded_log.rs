@@ -1,0 +1,205 @@
+//! loom models of the bounded log: two writers and one reader at capacity 1 and 2, with
+//! snapshots, cursor reads, lapped writers and the reclamation of evicted values. Each writer
+//! pushes once: at capacity 1 the second push evicts the first (under the reader, or lapping
+//! it), at capacity 2 the reader meets a slot whose push is still in flight; larger models took
+//! over a minute each.
+//!
+//! loom explores every interleaving (up to `LOOM_MAX_PREEMPTIONS`) and every reordering the
+//! C11 memory model allows. Every value lives in a loom `UnsafeCell`: a reader's clone that is
+//! not ordered before the value's drop (a free before the grace period ends, a missing fence)
+//! is reported as a causality violation, and so is a read of a node not yet published. The
+//! main thread of each model only creates the log, spawns the roles and joins them; invariants
+//! are asserted after the joins. Every model also counts its executions and fails if loom
+//! explored only a trivial number of them.
+//!
+//! Run: `RUSTFLAGS="--cfg verisync_loom" LOOM_MAX_PREEMPTIONS=3 cargo test --release
+//! --target-dir target/loom --test loom_bounded_log`.
+#![cfg(verisync_loom)]
+
+#[path = "support/loom.rs"]
+mod support;
+
+use std::sync::Arc as StdArc;
+use std::sync::atomic::AtomicUsize as StdAtomicUsize;
+
+use loom::sync::Arc;
+use loom::thread;
+use support::{Tracked, assert_each_dropped_once, drop_counters, explore};
+use verisync::bounded_log::{BoundedLog, Read};
+
+/// A payload whose original records its drop (through [`Tracked`]); clones record nothing.
+struct Value {
+    id: usize,
+    /// Held for its drop, which counts.
+    _original: Option<Tracked>,
+}
+
+impl Value {
+    fn new(id: usize, drops: &StdArc<Vec<StdAtomicUsize>>) -> Self {
+        Value {
+            id,
+            _original: Some(Tracked {
+                id,
+                drops: drops.clone(),
+            }),
+        }
+    }
+}
+
+impl Clone for Value {
+    fn clone(&self) -> Self {
+        Value {
+            id: self.id,
+            _original: None,
+        }
+    }
+}
+
+/// Spawns two writers that push one value each, ids 0 and 1; they return the value's
+/// sequence number.
+fn spawn_writers(
+    log: &Arc<BoundedLog<Value>>,
+    drops: &StdArc<Vec<StdAtomicUsize>>,
+) -> [thread::JoinHandle<u64>; 2] {
+    [0, 1].map(|id| {
+        let (log, drops) = (log.clone(), drops.clone());
+        thread::spawn(move || log.push(Value::new(id, &drops)))
+    })
+}
+
+/// The ids of `values`.
+fn ids(values: &[Value]) -> Vec<usize> {
+    values.iter().map(|value| value.id).collect()
+}
+
+/// Asserts that `ids` have consecutive sequence numbers, at most `capacity` of them.
+fn assert_window(ids: &[usize], seq_of: &[u64], capacity: usize) {
+    let seqs: Vec<u64> = ids.iter().map(|&id| seq_of[id]).collect();
+    assert!(seqs.len() <= capacity, "window {seqs:?} over capacity");
+    assert!(
+        seqs.windows(2).all(|pair| pair[1] == pair[0] + 1),
+        "window {seqs:?} not contiguous"
+    );
+}
+
+/// After every push has returned: a snapshot is exactly the newest `capacity` items, and so is
+/// `into_vec`.
+fn assert_final_state(log: Arc<BoundedLog<Value>>, seq_of: &[u64], capacity: usize) {
+    let log = Arc::try_unwrap(log).unwrap_or_else(|_| panic!("a role kept the log"));
+    let total = seq_of.len() as u64;
+    let expected: Vec<u64> = (total.saturating_sub(capacity as u64)..total).collect();
+    let seqs = |values: &[Value]| ids(values).iter().map(|&id| seq_of[id]).collect::<Vec<_>>();
+    assert_eq!(seqs(&log.snapshot()), expected, "final snapshot");
+    assert_eq!(seqs(&log.into_vec()), expected, "into_vec");
+}
+
+/// Two writers push one value each (ids 0 and 1) while `read` runs on a reader thread; after
+/// the joins, `check` gets its result and the sequence number of each id. Then the final state
+/// must be exact and every value dropped exactly once.
+fn writers_and_reader<R: Send + 'static>(
+    capacity: usize,
+    read: fn(&BoundedLog<Value>) -> R,
+    check: impl FnOnce(R, &[u64]),
+) {
+    let drops = drop_counters(2);
+    let log = Arc::new(BoundedLog::new(capacity));
+    let writers = spawn_writers(&log, &drops);
+    let reader = {
+        let log = log.clone();
+        thread::spawn(move || read(&log))
+    };
+    let seq_of = writers.map(|writer| writer.join().unwrap());
+    let mut tickets = seq_of;
+    tickets.sort_unstable();
+    assert_eq!(tickets, [0, 1], "tickets");
+    check(reader.join().unwrap(), &seq_of);
+    assert_final_state(log, &seq_of, capacity);
+    assert_each_dropped_once(&drops);
+}
+
+/// The reader takes one snapshot, which must be a contiguous window.
+fn writers_and_snapshot(capacity: usize) {
+    writers_and_reader(
+        capacity,
+        |log| ids(&log.snapshot()),
+        |snapshot, seq_of| assert_window(&snapshot, seq_of, capacity),
+    );
+}
+
+#[test]
+fn writers_and_snapshot_capacity_1() {
+    explore("writers_and_snapshot_capacity_1", 1000, || {
+        writers_and_snapshot(1);
+    });
+}
+
+#[test]
+fn writers_and_snapshot_capacity_2() {
+    explore("writers_and_snapshot_capacity_2", 1000, || {
+        writers_and_snapshot(2);
+    });
+}
+
+/// The reader reads with a cursor from 0; the read must account for every sequence number it
+/// covered, as an item or a loss.
+fn writers_and_cursor(capacity: usize) {
+    writers_and_reader(
+        capacity,
+        |log| {
+            let read = log.read_since(0);
+            Read {
+                items: ids(&read.items),
+                next: read.next,
+                lost: read.lost,
+            }
+        },
+        |read, seq_of| {
+            assert_window(&read.items, seq_of, capacity);
+            if let Some(&id) = read.items.first() {
+                assert_eq!(seq_of[id], read.lost, "first item of {read:?}");
+            }
+            assert_eq!(read.lost + read.items.len() as u64, read.next, "{read:?}");
+        },
+    );
+}
+
+#[test]
+fn writers_and_cursor_capacity_1() {
+    explore("writers_and_cursor_capacity_1", 1000, || {
+        writers_and_cursor(1);
+    });
+}
+
+#[test]
+fn writers_and_cursor_capacity_2() {
+    explore("writers_and_cursor_capacity_2", 1000, || {
+        writers_and_cursor(2);
+    });
+}
+
+/// Dropping the log with values deferred for a reader that has just left: the values evicted
+/// under the reader wait on the retired stack or in a batch, and the log's drop must free them.
+#[test]
+fn drop_frees_values_deferred_for_a_reader() {
+    explore("drop_frees_values_deferred_for_a_reader", 100, || {
+        let values = 3;
+        let drops = drop_counters(values);
+        let log = Arc::new(BoundedLog::new(1));
+        let writer = {
+            let (log, drops) = (log.clone(), drops.clone());
+            thread::spawn(move || {
+                for id in 0..values {
+                    log.push(Value::new(id, &drops));
+                }
+            })
+        };
+        let reader = {
+            let log = log.clone();
+            thread::spawn(move || log.snapshot().len())
+        };
+        writer.join().unwrap();
+        assert!(reader.join().unwrap() <= 1);
+        drop(log);
+        assert_each_dropped_once(&drops);
+    });
+}

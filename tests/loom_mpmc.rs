@@ -1,0 +1,305 @@
+//! loom models of the MPMC queue and channel: two producers and one or two consumers at
+//! capacity 1 and 2, with try-ops, `force_push` racing `pop`, blocking ops, batches, and
+//! disconnection with values in flight.
+//!
+//! loom explores every interleaving (up to `LOOM_MAX_PREEMPTIONS`) and every reordering the
+//! C11 memory model allows, and flags any slot access not ordered by happens-before. The main
+//! thread of each model only creates the queue or channel, spawns the roles and joins them;
+//! invariants are asserted after the joins. Every model counts its executions and fails if loom
+//! explored only a trivial number of them. The three-thread models of blocking channel
+//! operations run with a preemption bound of 2 (`explore_bounded`): at 3 each takes loom many
+//! minutes, because every blocking step goes through the wait queue's lock and condition
+//! variable.
+//!
+//! Run: `RUSTFLAGS="--cfg verisync_loom" LOOM_MAX_PREEMPTIONS=3 cargo test --release
+//! --target-dir target/loom --test loom_mpmc`.
+#![cfg(verisync_loom)]
+
+#[path = "support/loom.rs"]
+mod support;
+
+use loom::sync::Arc;
+use loom::sync::atomic::{AtomicBool, Ordering};
+use loom::thread;
+use support::{Tracked, assert_each_dropped_once, drop_counters, explore, explore_bounded};
+use verisync::mpmc::{self, Queue};
+
+/// Two producers push one tracked value each into a queue of `capacity` (a push may find it
+/// full and keep its value), while one consumer pops twice without waiting. Every value ends up
+/// exactly once in a rejection, a pop, or the queue, and is dropped once; the slot accesses
+/// must be ordered by happens-before.
+fn two_producers_one_consumer(capacity: usize) {
+    let drops = drop_counters(2);
+    let queue = Arc::new(Queue::new(capacity));
+    let producers: Vec<_> = (0..2)
+        .map(|id| {
+            let (queue, drops) = (queue.clone(), drops.clone());
+            thread::spawn(move || queue.push(Tracked { id, drops }).err().map(|v| v.id))
+        })
+        .collect();
+    let consumer = {
+        let queue = queue.clone();
+        thread::spawn(move || [queue.pop(), queue.pop()].map(|v| v.map(|v| v.id)))
+    };
+    let rejected: Vec<_> = producers.into_iter().map(|p| p.join().unwrap()).collect();
+    let popped = consumer.join().unwrap();
+    let left: Vec<_> = std::iter::from_fn(|| queue.pop().map(|v| v.id)).collect();
+    if capacity == 2 {
+        assert_eq!(
+            rejected,
+            [None, None],
+            "a push into a queue with room failed"
+        );
+    }
+    let mut ids: Vec<usize> = rejected
+        .into_iter()
+        .chain(popped)
+        .flatten()
+        .chain(left)
+        .collect();
+    ids.sort();
+    assert_eq!(ids, [0, 1]);
+    drop(queue);
+    assert_each_dropped_once(&drops);
+}
+
+#[test]
+fn queue_two_producers_one_consumer_capacity_1() {
+    explore("queue_two_producers_one_consumer_capacity_1", 100, || {
+        two_producers_one_consumer(1)
+    });
+}
+
+#[test]
+fn queue_two_producers_one_consumer_capacity_2() {
+    explore("queue_two_producers_one_consumer_capacity_2", 100, || {
+        two_producers_one_consumer(2)
+    });
+}
+
+/// Linearizability at its sharpest: once one push has returned (the consumer learns of it
+/// through a flag), a pop must not report the queue empty, even while the other producer's
+/// push, which claimed the slot before it, is still writing.
+#[test]
+fn queue_pop_after_a_completed_push_finds_a_value() {
+    explore(
+        "queue_pop_after_a_completed_push_finds_a_value",
+        100,
+        || {
+            let queue = Arc::new(Queue::new(2));
+            let pushed = Arc::new(AtomicBool::new(false));
+            let first = {
+                let queue = queue.clone();
+                thread::spawn(move || queue.push(1).unwrap())
+            };
+            let second = {
+                let (queue, pushed) = (queue.clone(), pushed.clone());
+                thread::spawn(move || {
+                    queue.push(2).unwrap();
+                    pushed.store(true, Ordering::Release);
+                })
+            };
+            let consumer = {
+                let queue = queue.clone();
+                thread::spawn(move || {
+                    if pushed.load(Ordering::Acquire) {
+                        assert!(
+                            queue.pop().is_some(),
+                            "pop saw empty after a completed push"
+                        );
+                        1
+                    } else {
+                        0
+                    }
+                })
+            };
+            first.join().unwrap();
+            second.join().unwrap();
+            let popped = consumer.join().unwrap();
+            assert_eq!(queue.len(), 2 - popped);
+        },
+    );
+}
+
+/// `force_push` on a full queue races a `pop` of the value it would evict: whoever wins, each
+/// value ends up exactly once in the eviction, the pop, or the queue, in FIFO order.
+#[test]
+fn queue_force_push_races_pop() {
+    explore("queue_force_push_races_pop", 50, || {
+        let drops = drop_counters(2);
+        let queue = Arc::new(Queue::new(1));
+        queue
+            .push(Tracked {
+                id: 0,
+                drops: drops.clone(),
+            })
+            .ok()
+            .unwrap();
+        let pusher = {
+            let (queue, drops) = (queue.clone(), drops.clone());
+            thread::spawn(move || queue.force_push(Tracked { id: 1, drops }).map(|v| v.id))
+        };
+        let popper = {
+            let queue = queue.clone();
+            thread::spawn(move || queue.pop().map(|v| v.id))
+        };
+        let evicted = pusher.join().unwrap();
+        let popped = popper.join().unwrap();
+        let left = queue.pop().map(|v| v.id);
+        let mut ids: Vec<usize> = [evicted, popped, left].into_iter().flatten().collect();
+        ids.sort();
+        assert_eq!(
+            ids,
+            [0, 1],
+            "evicted {evicted:?}, popped {popped:?}, left {left:?}"
+        );
+        // Value 0 is older: it is evicted or popped, never left behind.
+        assert_ne!(left, Some(0), "the older value outlived the newer one");
+        drop(queue);
+        assert_each_dropped_once(&drops);
+    });
+}
+
+/// A sender sends two values through a channel of capacity 1 while a receiver takes them with
+/// `recv`: each side blocks on the other in turn, and no wake-up may be lost.
+#[test]
+fn channel_blocking_send_and_recv_capacity_1() {
+    explore("channel_blocking_send_and_recv_capacity_1", 100, || {
+        let (tx, rx) = mpmc::channel::<usize>(1);
+        let sender = thread::spawn(move || {
+            tx.send(0).unwrap();
+            tx.send(1).unwrap();
+        });
+        let receiver = thread::spawn(move || [rx.recv().unwrap(), rx.recv().unwrap()]);
+        sender.join().unwrap();
+        assert_eq!(receiver.join().unwrap(), [0, 1]);
+    });
+}
+
+/// Two senders send one value each while the receiver blocks in `recv` for both.
+#[test]
+fn channel_two_senders_one_blocking_receiver() {
+    explore_bounded("channel_two_senders_one_blocking_receiver", 1000, 2, || {
+        let (tx, rx) = mpmc::channel::<usize>(2);
+        let senders: Vec<_> = (0..2)
+            .map(|value| {
+                let tx = tx.clone();
+                thread::spawn(move || tx.send(value).unwrap())
+            })
+            .collect();
+        drop(tx);
+        let receiver = thread::spawn(move || {
+            let mut values = [rx.recv().unwrap(), rx.recv().unwrap()];
+            values.sort();
+            values
+        });
+        senders.into_iter().for_each(|s| s.join().unwrap());
+        assert_eq!(receiver.join().unwrap(), [0, 1]);
+    });
+}
+
+/// Two receivers block in `recv` on an empty channel; one sender sends a value and drops. One
+/// receiver gets the value, the other must wake up to `Disconnected`.
+#[test]
+fn channel_sender_drop_wakes_every_receiver() {
+    explore_bounded("channel_sender_drop_wakes_every_receiver", 1000, 2, || {
+        let (tx, rx) = mpmc::channel::<usize>(1);
+        let receivers: Vec<_> = (0..2)
+            .map(|_| {
+                let rx = rx.clone();
+                thread::spawn(move || rx.recv().ok())
+            })
+            .collect();
+        drop(rx);
+        let sender = thread::spawn(move || tx.send(7).unwrap());
+        sender.join().unwrap();
+        let mut got: Vec<_> = receivers.into_iter().map(|r| r.join().unwrap()).collect();
+        got.sort();
+        assert_eq!(got, [None, Some(7)]);
+    });
+}
+
+/// Two senders each send a tracked value and drop; the receiver drains until `Disconnected`.
+/// Values pushed right before the last sender drops must still be received, and all dropped
+/// once.
+#[test]
+fn channel_disconnect_drains_values_in_flight() {
+    explore_bounded(
+        "channel_disconnect_drains_values_in_flight",
+        1000,
+        2,
+        || {
+            let drops = drop_counters(2);
+            let (tx, rx) = mpmc::channel(2);
+            let senders: Vec<_> = (0..2)
+                .map(|id| {
+                    let (tx, drops) = (tx.clone(), drops.clone());
+                    thread::spawn(move || tx.send(Tracked { id, drops }).ok().unwrap())
+                })
+                .collect();
+            drop(tx);
+            let receiver = thread::spawn(move || {
+                let mut ids: Vec<usize> = rx.iter().map(|v| v.id).collect();
+                ids.sort();
+                ids
+            });
+            senders.into_iter().for_each(|s| s.join().unwrap());
+            assert_eq!(receiver.join().unwrap(), [0, 1]);
+            assert_each_dropped_once(&drops);
+        },
+    );
+}
+
+/// A sender blocks in `send` on a full channel; the only receiver drops instead of receiving.
+/// The sender must wake up and get its value back; both values are dropped once.
+#[test]
+fn channel_receiver_drop_wakes_a_blocked_sender() {
+    explore("channel_receiver_drop_wakes_a_blocked_sender", 20, || {
+        let drops = drop_counters(2);
+        let (tx, rx) = mpmc::channel(1);
+        tx.send(Tracked {
+            id: 0,
+            drops: drops.clone(),
+        })
+        .ok()
+        .unwrap();
+        let sender = {
+            let drops = drops.clone();
+            thread::spawn(move || tx.send(Tracked { id: 1, drops }).unwrap_err().0.id)
+        };
+        let receiver = thread::spawn(move || drop(rx));
+        receiver.join().unwrap();
+        assert_eq!(sender.join().unwrap(), 1);
+        assert_each_dropped_once(&drops);
+    });
+}
+
+/// A batch sender and a single sender race into a channel of capacity 2; the receiver takes
+/// everything with `recv_many`. The batch's values arrive in order, each value once.
+#[test]
+fn channel_batches() {
+    explore_bounded("channel_batches", 1000, 2, || {
+        let (tx, rx) = mpmc::channel::<usize>(2);
+        let batch = {
+            let tx = tx.clone();
+            thread::spawn(move || tx.send_many([0, 1]).unwrap())
+        };
+        let single = thread::spawn(move || tx.send(2).unwrap());
+        let receiver = thread::spawn(move || {
+            let mut out = Vec::new();
+            while out.len() < 3 {
+                rx.recv_many(&mut out, 3).unwrap();
+            }
+            out
+        });
+        batch.join().unwrap();
+        single.join().unwrap();
+        let out = receiver.join().unwrap();
+        let zero = out.iter().position(|&v| v == 0).unwrap();
+        let one = out.iter().position(|&v| v == 1).unwrap();
+        assert!(zero < one, "batch values out of order: {out:?}");
+        let mut sorted = out.clone();
+        sorted.sort();
+        assert_eq!(sorted, [0, 1, 2]);
+    });
+}

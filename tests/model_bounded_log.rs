@@ -1,0 +1,273 @@
+//! Model tests for `verisync::bounded_log`: random operation sequences checked against a
+//! `VecDeque` truncated to the capacity.
+//!
+//! - `sequential_ops_match_the_model`: one thread runs a random sequence of every operation
+//!   (push, snapshot, cursor reads from random sequence numbers, `len`, `total_pushed`,
+//!   `clear`) on a log of capacity 1..=8, compares every result with the model, and ends with
+//!   `into_vec` or a drop. Every value records its drops, and each must be dropped exactly once.
+//! - `threaded_snapshots_are_windows`: two writer threads and one reader thread each run their
+//!   own random sequence; every snapshot must be a contiguous, in-order window of what was
+//!   pushed and every cursor read must account for what it covered
+//!   (`tests/support/log_window.rs`).
+//!
+//! Case counts: 256 sequential, 64 threaded; `PROPTEST_CASES=N` overrides both. Ignored under
+//! Miri (too slow there; `tests/bounded_log.rs` is the Miri suite).
+
+#[path = "support/log_window.rs"]
+mod log_window;
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::thread;
+
+use log_window::Pushed;
+use proptest::prelude::*;
+use verisync::bounded_log::{BoundedLog, Read};
+
+/// Longest operation sequence generated.
+const MAX_OPS: usize = 64;
+
+/// Counts the drops of every value made from it, by id.
+#[derive(Clone)]
+struct DropLog(Arc<[AtomicU32]>);
+
+/// A value with an id that records its drop; clones record nothing.
+struct Item {
+    id: u64,
+    log: DropLog,
+    original: bool,
+}
+
+impl Clone for Item {
+    fn clone(&self) -> Self {
+        Item {
+            id: self.id,
+            log: self.log.clone(),
+            original: false,
+        }
+    }
+}
+
+impl Drop for Item {
+    fn drop(&mut self) {
+        if self.original {
+            self.log.0[self.id as usize].fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
+
+fn ids(items: &[Item]) -> Vec<u64> {
+    items.iter().map(|item| item.id).collect()
+}
+
+/// One step of the sequential test.
+#[derive(Clone, Debug)]
+enum Op {
+    Push,
+    Snapshot,
+    /// `read_since(total_pushed - back)`, saturating; `back` may be negative (the future).
+    ReadSince(i64),
+    Len,
+    Clear,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        6 => Just(Op::Push),
+        2 => Just(Op::Snapshot),
+        2 => (-2i64..12).prop_map(Op::ReadSince),
+        1 => Just(Op::Len),
+        1 => Just(Op::Clear),
+    ]
+}
+
+/// Runs `ops` on a log of `capacity` and on the model; `into_vec` at the end if `take_all`.
+fn run_sequential(capacity: usize, ops: &[Op], take_all: bool) -> Result<(), TestCaseError> {
+    let drops = DropLog((0..ops.len()).map(|_| AtomicU32::new(0)).collect());
+    let mut log = BoundedLog::new(capacity);
+    // Model: the retained ids, and the sequence number of the oldest one.
+    let mut model: VecDeque<u64> = VecDeque::new();
+    let mut total: u64 = 0;
+    let mut cleared_at: u64 = 0;
+    for op in ops {
+        match *op {
+            Op::Push => {
+                let seq = log.push(Item {
+                    id: total,
+                    log: drops.clone(),
+                    original: true,
+                });
+                prop_assert_eq!(seq, total);
+                total += 1;
+                model.push_back(seq);
+                if model.len() > capacity {
+                    model.pop_front();
+                }
+            }
+            Op::Snapshot => {
+                prop_assert_eq!(ids(&log.snapshot()), Vec::from(model.clone()));
+            }
+            Op::ReadSince(back) => {
+                let from = total.saturating_add_signed(-back);
+                let read = log.read_since(from);
+                let oldest = total.saturating_sub(capacity as u64).max(cleared_at);
+                let first = from.max(oldest);
+                let expected: Vec<u64> = (first..total.max(first)).collect();
+                prop_assert_eq!(ids(&read.items), expected);
+                prop_assert_eq!(read.next, total.max(from));
+                prop_assert_eq!(read.lost, first - from);
+            }
+            Op::Len => {
+                prop_assert_eq!(log.len(), model.len());
+                prop_assert_eq!(log.is_empty(), model.is_empty());
+                prop_assert_eq!(log.total_pushed(), total);
+                prop_assert_eq!(log.capacity(), capacity);
+                prop_assert_eq!(log.lapped(), 0);
+            }
+            Op::Clear => {
+                log.clear();
+                model.clear();
+                cleared_at = total;
+            }
+        }
+        // Every value pushed and no longer retained was dropped exactly once, the rest never.
+        for id in 0..total {
+            let expected = u32::from(!model.contains(&id));
+            prop_assert_eq!(
+                drops.0[id as usize].load(Ordering::SeqCst),
+                expected,
+                "id {}",
+                id
+            );
+        }
+    }
+    if take_all {
+        prop_assert_eq!(ids(&log.into_vec()), Vec::from(model));
+    } else {
+        drop(log);
+    }
+    for id in 0..total {
+        prop_assert_eq!(drops.0[id as usize].load(Ordering::SeqCst), 1, "id {}", id);
+    }
+    Ok(())
+}
+
+/// One step of a thread in the threaded test.
+#[derive(Clone, Debug)]
+enum ThreadOp {
+    Push,
+    Snapshot,
+    Read,
+    Yield,
+}
+
+fn thread_ops() -> impl Strategy<Value = Vec<ThreadOp>> {
+    prop::collection::vec(
+        prop_oneof![
+            4 => Just(ThreadOp::Push),
+            2 => Just(ThreadOp::Snapshot),
+            2 => Just(ThreadOp::Read),
+            1 => Just(ThreadOp::Yield),
+        ],
+        0..MAX_OPS,
+    )
+}
+
+/// Three threads run their own sequences; the two writers push (and read), the third reads.
+fn run_threaded(capacity: usize, sequences: [Vec<ThreadOp>; 3]) -> Result<(), TestCaseError> {
+    let log = BoundedLog::<u64>::new(capacity);
+    let results: Vec<_> = thread::scope(|scope| {
+        let handles: Vec<_> = sequences
+            .iter()
+            .enumerate()
+            .map(|(thread, ops)| {
+                let log = &log;
+                scope.spawn(move || {
+                    let mut pushes = Vec::new();
+                    let mut snapshots = Vec::new();
+                    let mut reads = Vec::new();
+                    let mut next = 0;
+                    for (i, op) in ops.iter().enumerate() {
+                        match op {
+                            ThreadOp::Push if thread < 2 => {
+                                let value = ((thread as u64) << 32) | i as u64;
+                                pushes.push((value, log.push(value)));
+                            }
+                            ThreadOp::Push | ThreadOp::Snapshot => {
+                                snapshots.push(log.snapshot());
+                            }
+                            ThreadOp::Read => {
+                                let read = log.read_since(next);
+                                reads.push((next, read.clone()));
+                                next = read.next;
+                            }
+                            ThreadOp::Yield => thread::yield_now(),
+                        }
+                    }
+                    (pushes, snapshots, reads)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut pushed = Pushed::default();
+    for (pushes, _, _) in &results {
+        for &(value, seq) in pushes {
+            pushed.record(value, seq);
+        }
+    }
+    for (_, snapshots, reads) in &results {
+        for snapshot in snapshots {
+            pushed
+                .check_snapshot(snapshot, capacity)
+                .map_err(TestCaseError::fail)?;
+        }
+        for (from, read) in reads {
+            let read: &Read<u64> = read;
+            pushed
+                .check_read(*from, read)
+                .map_err(TestCaseError::fail)?;
+        }
+    }
+    let total = log.total_pushed();
+    let expected: Vec<u64> = (total.saturating_sub(capacity as u64)..total).collect();
+    prop_assert_eq!(
+        pushed.seqs(&log.into_vec()).map_err(TestCaseError::fail)?,
+        expected
+    );
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(256)
+    ))]
+
+    #[test]
+    #[cfg_attr(miri, ignore)]
+    fn sequential_ops_match_the_model(
+        capacity in 1usize..=8,
+        ops in prop::collection::vec(op(), 0..MAX_OPS),
+        take_all in any::<bool>(),
+    ) {
+        run_sequential(capacity, &ops, take_all)?;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(64)
+    ))]
+
+    #[test]
+    #[cfg_attr(miri, ignore)]
+    fn threaded_snapshots_are_windows(
+        capacity in 1usize..=4,
+        a in thread_ops(),
+        b in thread_ops(),
+        c in thread_ops(),
+    ) {
+        run_threaded(capacity, [a, b, c])?;
+    }
+}
