@@ -22,6 +22,8 @@ use std::time::Duration;
 mod bounded_log;
 #[path = "../benches/workloads/common.rs"]
 mod common;
+#[path = "../benches/workloads/coordination.rs"]
+mod coordination;
 #[path = "../benches/workloads/mpmc.rs"]
 mod mpmc;
 #[path = "../benches/workloads/spsc.rs"]
@@ -37,6 +39,7 @@ const RUNS: usize = 7;
 fn all_workloads() -> Vec<Workload> {
     let mut workloads = Vec::new();
     workloads.extend(spsc::workloads());
+    workloads.extend(coordination::workloads());
     workloads.extend(mpmc::workloads());
     workloads.extend(bounded_log::workloads());
     workloads

@@ -7,6 +7,9 @@
 //! | module | what it is | progress |
 //! |---|---|---|
 //! | [`spsc`] | bounded single-producer single-consumer channel with batch chunks | wait-free `try_`/chunk ops; blocking ops park |
+//! | [`semaphore`] | counting semaphore with FIFO hand-off, weighted acquires, timeouts, close | lock-free fast path (one CAS); blocking acquires park |
+//! | [`errors`] | error collector from many threads, joined into one [`errors::Errors`] | lock-free `push` |
+//! | [`fanout`] | scoped task group on a fixed set of workers: limit, first error cancels, ordered `map` | spawns block at the limit (park) |
 //! | [`mpmc`] | bounded linearizable multi-producer multi-consumer queue, and a channel on it with batches | lock-free `push`/`pop`/`try_` ops (see the module doc); blocking ops park |
 //! | [`bounded_log`] | keeps the newest N items pushed by any number of threads; snapshots and cursors for readers | lock-free `push`; wait-free `snapshot`/`read_since` |
 //!
@@ -26,8 +29,11 @@
 
 pub mod bounded_log;
 pub mod error;
+pub mod errors;
+pub mod fanout;
 pub mod mpmc;
 mod park;
 mod receiver_iter;
+pub mod semaphore;
 pub mod spsc;
 mod sync;

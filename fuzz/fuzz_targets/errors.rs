@@ -1,0 +1,92 @@
+//! Fuzz target for `verisync::errors`: the input bytes become an optional limit and a
+//! sequence of pushes and reads on one thread, compared with a `Vec` model; a live-set tracker
+//! checks that every error is dropped exactly once (including those beyond the limit).
+//!
+//! ```text
+//! cargo +nightly fuzz run errors -- -max_total_time=30
+//! ```
+//!
+//! Input layout: byte 0 picks the limit (bit 7 set: none; else its low 6 bits) and how the
+//! collector ends (bit 6: `into_result`, else `into_vec`); then each byte is a push of that
+//! many errors (low 6 bits) followed by a read of the whole state.
+
+#![no_main]
+
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+
+use libfuzzer_sys::fuzz_target;
+use verisync::errors::ErrorCollector;
+
+thread_local! {
+    /// Ids of the [`Item`]s alive right now.
+    static LIVE: RefCell<BTreeSet<usize>> = const { RefCell::new(BTreeSet::new()) };
+}
+
+/// An error that registers itself in [`LIVE`] while alive.
+#[derive(Debug)]
+struct Item(usize);
+
+impl Item {
+    fn new(id: usize) -> Self {
+        LIVE.with(|live| assert!(live.borrow_mut().insert(id), "item {id} created twice"));
+        Item(id)
+    }
+}
+
+impl Drop for Item {
+    fn drop(&mut self) {
+        let id = self.0;
+        LIVE.with(|live| assert!(live.borrow_mut().remove(&id), "item {id} dropped twice"));
+    }
+}
+
+impl std::fmt::Display for Item {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "e{}", self.0)
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&setup, ops)) = data.split_first() else {
+        return;
+    };
+    LIVE.with(|live| live.borrow_mut().clear());
+    let limit = (setup & 0x80 == 0).then_some(usize::from(setup & 0x3f));
+    let errors = match limit {
+        Some(limit) => ErrorCollector::with_limit(limit),
+        None => ErrorCollector::new(),
+    };
+    let keep = limit.unwrap_or(usize::MAX);
+    let mut pushed = 0;
+    for &byte in ops {
+        for _ in 0..(byte & 0x3f) {
+            errors.push(Item::new(pushed));
+            pushed += 1;
+        }
+        let kept = pushed.min(keep);
+        assert_eq!(errors.len(), pushed);
+        assert_eq!(errors.omitted(), pushed - kept);
+        assert_eq!(errors.first().map(|e| e.0), (kept > 0).then_some(0));
+        assert!(errors.iter().map(|e| e.0).eq(0..kept));
+        // Errors beyond the limit are dropped at once.
+        LIVE.with(|live| assert_eq!(live.borrow().len(), kept));
+    }
+    let kept = pushed.min(keep);
+    if setup & 0x40 != 0 {
+        match errors.into_result() {
+            Ok(()) => assert_eq!(pushed, 0),
+            Err(joined) => {
+                assert_eq!(joined.len(), kept);
+                assert_eq!(
+                    joined.to_string().lines().count(),
+                    kept + usize::from(pushed > kept)
+                );
+            }
+        }
+    } else {
+        let taken = errors.into_vec();
+        assert!(taken.iter().map(|e| e.0).eq(0..kept));
+    }
+    LIVE.with(|live| assert!(live.borrow().is_empty(), "errors leaked"));
+});

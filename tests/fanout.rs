@@ -1,0 +1,391 @@
+//! Behaviour tests for `verisync::fanout` on std threads; the same tests run under Miri.
+//!
+//! Every test starts worker threads. Those whose name starts with `concurrent_` depend on the
+//! schedule and are the set meant for Miri's many-seeds run; the others reach the same outcome
+//! in every schedule (barriers, one slot, or a sleep that can only make a check pass early):
+//!
+//! ```text
+//! MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test --test fanout
+//! MIRIFLAGS="-Zmiri-strict-provenance -Zmiri-many-seeds=0..8" \
+//!     cargo +nightly miri test --test fanout -- concurrent_
+//! ```
+//!
+//! The limit is checked two ways: an atomic high-water mark of the tasks running at once, and
+//! deterministically, with `limit` tasks held on a barrier while `try_spawn` must fail.
+
+#[path = "support/behaviour.rs"]
+mod behaviour;
+
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier};
+use std::thread;
+
+use behaviour::{DropLog, SETTLE, scaled, spawn_watched};
+use verisync::fanout::{self, map, scope, scope_collecting};
+
+/// Counts the tasks running at once and remembers the most there ever were.
+#[derive(Default)]
+struct HighWater {
+    running: AtomicUsize,
+    most: AtomicUsize,
+}
+
+impl HighWater {
+    /// Runs `work` counted as one running task.
+    fn run<R>(&self, work: impl FnOnce() -> R) -> R {
+        let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
+        self.most.fetch_max(now, Ordering::SeqCst);
+        let result = work();
+        self.running.fetch_sub(1, Ordering::SeqCst);
+        result
+    }
+
+    fn most(&self) -> usize {
+        self.most.load(Ordering::SeqCst)
+    }
+}
+
+/// A little work that the optimizer cannot remove.
+fn spin(rounds: u64) -> u64 {
+    (0..rounds).fold(0u64, |acc, i| std::hint::black_box(acc.wrapping_add(i)))
+}
+
+#[test]
+fn concurrent_the_limit_is_never_exceeded() {
+    for limit in [1, 2, 3] {
+        let high_water = HighWater::default();
+        let done = AtomicUsize::new(0);
+        let tasks = scaled(2_000, 20);
+        let result: Result<(), ()> = scope(limit, |group| {
+            for _ in 0..tasks {
+                group.spawn(|| {
+                    high_water.run(|| spin(200));
+                    done.fetch_add(1, Ordering::SeqCst);
+                    Ok(())
+                });
+            }
+        });
+        assert_eq!(result, Ok(()));
+        assert_eq!(done.load(Ordering::SeqCst), tasks);
+        assert!(
+            high_water.most() <= limit,
+            "{} tasks ran at once with limit {limit}",
+            high_water.most()
+        );
+    }
+}
+
+#[test]
+fn try_spawn_fails_while_limit_tasks_run() {
+    let limit = 2;
+    let started = Barrier::new(limit + 1);
+    let release = Barrier::new(limit + 1);
+    let result: Result<bool, ()> = scope(limit, |group| {
+        for _ in 0..limit {
+            group.spawn(|| {
+                started.wait();
+                release.wait();
+                Ok(())
+            });
+        }
+        started.wait();
+        let accepted = group.try_spawn(|| Ok(())).is_ok();
+        release.wait();
+        accepted
+    });
+    assert_eq!(
+        result,
+        Ok(false),
+        "a task was accepted while {limit} were running"
+    );
+}
+
+#[test]
+fn spawn_waits_at_the_limit() {
+    let released = Arc::new(AtomicBool::new(false));
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let releaser = {
+        let released = released.clone();
+        spawn_watched("releaser", move || {
+            thread::sleep(SETTLE);
+            released.store(true, Ordering::SeqCst);
+            release_tx.send(()).unwrap();
+        })
+    };
+    let result: Result<(), ()> = scope(1, |group| {
+        group.spawn(move || {
+            release_rx.recv().unwrap();
+            Ok(())
+        });
+        group.spawn(|| Ok(()));
+        // The second spawn could only return once the first task ended.
+        assert!(released.load(Ordering::SeqCst), "spawn did not wait");
+    });
+    assert_eq!(result, Ok(()));
+    releaser.join();
+}
+
+#[test]
+fn the_first_error_cancels_tasks_not_started() {
+    let ran = AtomicUsize::new(0);
+    let result = scope(1, |group| {
+        group.spawn(|| Err::<(), _>("first"));
+        for _ in 0..10 {
+            // With one slot, each spawn waits until the previous task has ended, and the
+            // failed one cancelled the group before giving its slot back.
+            group.spawn(|| {
+                ran.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            });
+        }
+        assert!(group.is_cancelled());
+    });
+    assert_eq!(result, Err("first"));
+    assert_eq!(ran.load(Ordering::SeqCst), 0);
+}
+
+#[test]
+fn concurrent_the_root_cause_is_returned_not_a_later_cancellation() {
+    for _ in 0..scaled(50, 2) {
+        let result = scope(3, |group| {
+            for _ in 0..2 {
+                group.spawn(|| {
+                    while !group.is_cancelled() {
+                        thread::yield_now();
+                    }
+                    Err::<(), _>("cancelled")
+                });
+            }
+            group.spawn(|| Err::<(), _>("root"));
+        });
+        assert_eq!(result, Err("root"));
+    }
+}
+
+#[test]
+fn a_task_panic_is_resumed_after_every_worker_stopped() {
+    let other_finished = AtomicBool::new(false);
+    let payload = panic::catch_unwind(AssertUnwindSafe(|| {
+        let _: Result<(), ()> = scope(2, |group| {
+            group.spawn(|| {
+                while !group.is_cancelled() {
+                    thread::yield_now();
+                }
+                other_finished.store(true, Ordering::SeqCst);
+                Ok(())
+            });
+            group.spawn(|| -> Result<(), ()> { panic!("task failed") });
+        });
+    }))
+    .unwrap_err();
+    assert_eq!(payload.downcast_ref::<&str>(), Some(&"task failed"));
+    assert!(other_finished.load(Ordering::SeqCst));
+}
+
+#[test]
+fn a_closure_panic_cancels_and_is_resumed() {
+    let log = DropLog::new(20);
+    let ran = AtomicUsize::new(0);
+    let hold = Barrier::new(2);
+    let accepted = AtomicUsize::new(0);
+    let payload = panic::catch_unwind(AssertUnwindSafe(|| {
+        let _: Result<(), ()> = scope(1, |group| {
+            let hold = &hold;
+            let ran = &ran;
+            // The first task holds the only slot until the closure has offered the rest.
+            group.spawn(move || {
+                hold.wait();
+                ran.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            });
+            for id in 0..20 {
+                let item = log.item(id);
+                let offered = group.try_spawn(move || {
+                    drop(item);
+                    ran.fetch_add(1, Ordering::SeqCst);
+                    Ok(())
+                });
+                if offered.is_ok() {
+                    accepted.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+            hold.wait();
+            panic!("closure failed");
+        });
+    }))
+    .unwrap_err();
+    assert_eq!(payload.downcast_ref::<&str>(), Some(&"closure failed"));
+    assert_eq!(
+        accepted.load(Ordering::SeqCst),
+        0,
+        "a task was accepted while the only slot was taken"
+    );
+    assert_eq!(ran.load(Ordering::SeqCst), 1);
+    log.assert_all_dropped_once();
+}
+
+#[test]
+fn skipped_tasks_are_dropped_exactly_once() {
+    let tasks = scaled(200, 10);
+    let log = DropLog::new(tasks);
+    let result = scope(2, |group| {
+        for id in 0..tasks {
+            let item = log.item(id);
+            group.spawn(move || {
+                drop(item);
+                if id == 3 { Err(id) } else { Ok(()) }
+            });
+        }
+    });
+    assert_eq!(result, Err(3));
+    log.assert_all_dropped_once();
+}
+
+#[test]
+fn concurrent_scope_collecting_keeps_every_error_once() {
+    let tasks = scaled(500, 20);
+    let log = DropLog::new(tasks);
+    let ran = AtomicUsize::new(0);
+    let result = scope_collecting(3, |group| {
+        for id in 0..tasks {
+            let item = log.item(id);
+            let ran = &ran;
+            group.spawn(move || {
+                ran.fetch_add(1, Ordering::SeqCst);
+                if id % 3 == 0 { Err(item) } else { Ok(()) }
+            });
+        }
+        "done"
+    });
+    // No cancellation: every task ran.
+    assert_eq!(ran.load(Ordering::SeqCst), tasks);
+    let errors = result.unwrap_err();
+    let mut ids: Vec<usize> = errors.iter().map(|item| item.id).collect();
+    ids.sort_unstable();
+    assert!(ids.into_iter().eq((0..tasks).step_by(3)));
+    drop(errors);
+    log.assert_all_dropped_once();
+}
+
+#[test]
+fn concurrent_map_returns_results_in_input_order() {
+    let items = scaled(5_000, 40) as u64;
+    let results = map(0..items, 3, |n| {
+        spin(n % 7 * 50);
+        Ok::<_, ()>(n * 2)
+    });
+    assert_eq!(results, Ok((0..items).map(|n| n * 2).collect()));
+}
+
+#[test]
+fn concurrent_map_pulls_its_input_lazily() {
+    let limit = 2;
+    let pulled = AtomicUsize::new(0);
+    let finished = AtomicUsize::new(0);
+    let most_ahead = AtomicUsize::new(0);
+    let input = (0..scaled(2_000, 30)).inspect(|_| {
+        let ahead = pulled.fetch_add(1, Ordering::SeqCst) + 1 - finished.load(Ordering::SeqCst);
+        most_ahead.fetch_max(ahead, Ordering::SeqCst);
+    });
+    let results = map(input, limit, |n| {
+        spin(100);
+        finished.fetch_add(1, Ordering::SeqCst);
+        Ok::<_, ()>(n)
+    });
+    assert_eq!(results.map(|r| r.len()), Ok(scaled(2_000, 30)));
+    let ahead = most_ahead.load(Ordering::SeqCst);
+    let bound = (limit + 1) * fanout::MAX_BATCH;
+    assert!(
+        ahead <= bound,
+        "{ahead} items pulled ahead with limit {limit}"
+    );
+}
+
+#[test]
+fn map_stops_pulling_after_an_error() {
+    let pulled = AtomicUsize::new(0);
+    let input = (0..1_000).inspect(|_| {
+        pulled.fetch_add(1, Ordering::SeqCst);
+    });
+    let result = map(input, 1, |n| if n == 5 { Err(n) } else { Ok(n) });
+    assert_eq!(result, Err(5));
+    // Item 5 failed; with one slot, the spawn of the next batch waited for it, and nothing
+    // after that batch was taken from the input.
+    let pulled = pulled.load(Ordering::SeqCst);
+    assert!(pulled <= 6 + fanout::MAX_BATCH, "{pulled} items pulled");
+}
+
+#[test]
+fn spawn_from_a_task_runs_in_place() {
+    // Under a watchdog: queueing the nested task would wait forever for the only worker.
+    let ran = spawn_watched("scope", || {
+        let ran = AtomicUsize::new(0);
+        let result: Result<(), ()> = scope(1, |group| {
+            group.spawn(|| {
+                // The only worker is busy with this task: queueing would wait forever.
+                group.spawn(|| {
+                    ran.fetch_add(1, Ordering::SeqCst);
+                    Ok(())
+                });
+                assert!(group.try_spawn(|| Ok(())).is_ok());
+                ran.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            });
+        });
+        assert_eq!(result, Ok(()));
+        ran.into_inner()
+    })
+    .join();
+    assert_eq!(ran, 2);
+}
+
+#[test]
+fn tasks_borrow_from_the_caller_and_errors_need_not_be_sync() {
+    let words = vec![String::from("a"), String::from("bc")];
+    let total = AtomicUsize::new(0);
+    let result: Result<(), Box<dyn std::error::Error + Send>> = scope(2, |group| {
+        for word in &words {
+            let total = &total;
+            group.spawn(move || {
+                total.fetch_add(word.len(), Ordering::SeqCst);
+                Ok(())
+            });
+        }
+    });
+    assert!(result.is_ok());
+    assert_eq!(total.load(Ordering::SeqCst), 3);
+}
+
+#[test]
+fn an_empty_group_returns_the_closure_value() {
+    assert_eq!(scope::<(), _, _>(4, |group| group.limit() * 10), Ok(40));
+    assert_eq!(map(Vec::<u8>::new(), 2, Ok::<_, ()>), Ok(vec![]));
+}
+
+#[test]
+fn cancel_skips_later_tasks_without_an_error() {
+    let ran = AtomicBool::new(false);
+    let result: Result<(), ()> = scope(2, |group| {
+        group.cancel();
+        group.spawn(|| {
+            ran.store(true, Ordering::SeqCst);
+            Ok(())
+        });
+        assert!(format!("{group:?}").contains("cancelled: true"));
+    });
+    assert_eq!(result, Ok(()));
+    assert!(!ran.load(Ordering::SeqCst));
+}
+
+#[test]
+fn a_limit_of_zero_panics_with_a_precise_message() {
+    let payload = panic::catch_unwind(|| {
+        let _: Result<(), ()> = fanout::scope(0, |_| ());
+    })
+    .unwrap_err();
+    assert_eq!(
+        payload.downcast_ref::<&str>(),
+        Some(&"verisync::fanout: limit must be at least 1")
+    );
+}
