@@ -10,7 +10,6 @@
 #![cfg(verisync_loom)]
 
 #[path = "support/loom.rs"]
-#[allow(dead_code, reason = "each model file uses the helpers it needs")]
 mod support;
 
 use loom::sync::Arc;

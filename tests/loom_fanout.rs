@@ -14,7 +14,6 @@
 #![cfg(verisync_loom)]
 
 #[path = "support/loom.rs"]
-#[allow(dead_code, reason = "these models need only `explore`")]
 mod support;
 
 use loom::cell::UnsafeCell;

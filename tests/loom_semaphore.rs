@@ -11,7 +11,6 @@
 #![cfg(verisync_loom)]
 
 #[path = "support/loom.rs"]
-#[allow(dead_code, reason = "these models need only `explore`")]
 mod support;
 
 use loom::cell::UnsafeCell;

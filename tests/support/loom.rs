@@ -1,6 +1,8 @@
 //! Helpers shared by the loom models (`tests/loom_*.rs`, which include this file with
 //! `#[path]`): an exploration counter and a drop-counting payload.
 
+#![allow(dead_code, reason = "each model file uses the helpers it needs")]
+
 use std::sync::Arc as StdArc;
 use std::sync::atomic::{AtomicUsize as StdAtomicUsize, Ordering::Relaxed};
 
