@@ -720,6 +720,58 @@ impl<T> Shared<T> {
     }
 }
 
+/// The buffer's status methods that [`Sender`] and [`Receiver`] share, both reading the one
+/// queue; `$endpoint` (`"tx"` or `"rx"`) names the endpoint the doc examples call them on.
+macro_rules! buffer_status_methods {
+    ($endpoint:literal) => {
+        /// The number of values buffered right now (other threads may change it at any moment).
+        ///
+        /// # Examples
+        /// ```
+        /// let (tx, rx) = verisync::mpmc::channel(4);
+        /// tx.send(1).unwrap();
+        #[doc = concat!("assert_eq!(", $endpoint, ".len(), 1);")]
+        /// ```
+        pub fn len(&self) -> usize {
+            self.shared.queue.len()
+        }
+
+        /// Whether nothing is buffered right now.
+        ///
+        /// # Examples
+        /// ```
+        /// let (tx, rx) = verisync::mpmc::channel::<u8>(4);
+        #[doc = concat!("assert!(", $endpoint, ".is_empty());")]
+        /// ```
+        pub fn is_empty(&self) -> bool {
+            self.shared.queue.is_empty()
+        }
+
+        /// Whether the buffer is full right now.
+        ///
+        /// # Examples
+        /// ```
+        /// let (tx, rx) = verisync::mpmc::channel(1);
+        /// tx.send(()).unwrap();
+        #[doc = concat!("assert!(", $endpoint, ".is_full());")]
+        /// ```
+        pub fn is_full(&self) -> bool {
+            self.shared.queue.is_full()
+        }
+
+        /// The number of values the buffer can hold.
+        ///
+        /// # Examples
+        /// ```
+        /// let (tx, rx) = verisync::mpmc::channel::<u8>(10);
+        #[doc = concat!("assert_eq!(", $endpoint, ".capacity(), 10);")]
+        /// ```
+        pub fn capacity(&self) -> usize {
+            self.shared.queue.capacity()
+        }
+    };
+}
+
 /// The sending side of a [`channel`]; clone it for more producers.
 ///
 /// # Examples
@@ -869,51 +921,7 @@ impl<T> Sender<T> {
         Some(Ok(()))
     }
 
-    /// The number of values buffered right now.
-    ///
-    /// # Examples
-    /// ```
-    /// let (tx, _rx) = verisync::mpmc::channel(4);
-    /// tx.send(1).unwrap();
-    /// assert_eq!(tx.len(), 1);
-    /// ```
-    pub fn len(&self) -> usize {
-        self.shared.queue.len()
-    }
-
-    /// Whether nothing is buffered right now.
-    ///
-    /// # Examples
-    /// ```
-    /// let (tx, _rx) = verisync::mpmc::channel::<u8>(4);
-    /// assert!(tx.is_empty());
-    /// ```
-    pub fn is_empty(&self) -> bool {
-        self.shared.queue.is_empty()
-    }
-
-    /// Whether the buffer is full right now.
-    ///
-    /// # Examples
-    /// ```
-    /// let (tx, _rx) = verisync::mpmc::channel(1);
-    /// tx.send(()).unwrap();
-    /// assert!(tx.is_full());
-    /// ```
-    pub fn is_full(&self) -> bool {
-        self.shared.queue.is_full()
-    }
-
-    /// The number of values the buffer can hold.
-    ///
-    /// # Examples
-    /// ```
-    /// let (tx, _rx) = verisync::mpmc::channel::<u8>(10);
-    /// assert_eq!(tx.capacity(), 10);
-    /// ```
-    pub fn capacity(&self) -> usize {
-        self.shared.queue.capacity()
-    }
+    buffer_status_methods!("tx");
 
     /// Whether every receiver has been dropped.
     ///
@@ -1162,51 +1170,7 @@ impl<T> Receiver<T> {
         TryIter { receiver: self }
     }
 
-    /// The number of values buffered right now.
-    ///
-    /// # Examples
-    /// ```
-    /// let (tx, rx) = verisync::mpmc::channel(4);
-    /// tx.send(1).unwrap();
-    /// assert_eq!(rx.len(), 1);
-    /// ```
-    pub fn len(&self) -> usize {
-        self.shared.queue.len()
-    }
-
-    /// Whether nothing is buffered right now.
-    ///
-    /// # Examples
-    /// ```
-    /// let (_tx, rx) = verisync::mpmc::channel::<u8>(4);
-    /// assert!(rx.is_empty());
-    /// ```
-    pub fn is_empty(&self) -> bool {
-        self.shared.queue.is_empty()
-    }
-
-    /// Whether the buffer is full right now.
-    ///
-    /// # Examples
-    /// ```
-    /// let (tx, rx) = verisync::mpmc::channel(1);
-    /// tx.send(()).unwrap();
-    /// assert!(rx.is_full());
-    /// ```
-    pub fn is_full(&self) -> bool {
-        self.shared.queue.is_full()
-    }
-
-    /// The number of values the buffer can hold.
-    ///
-    /// # Examples
-    /// ```
-    /// let (_tx, rx) = verisync::mpmc::channel::<u8>(7);
-    /// assert_eq!(rx.capacity(), 7);
-    /// ```
-    pub fn capacity(&self) -> usize {
-        self.shared.queue.capacity()
-    }
+    buffer_status_methods!("rx");
 
     /// Whether every sender has been dropped (values they sent may still be buffered).
     ///

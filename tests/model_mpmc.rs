@@ -35,6 +35,19 @@ use verisync::mpmc::{Queue, TryRecvError, TrySendError, channel};
 /// Longest operation sequence of a single-thread case.
 const MAX_OPS: usize = 80;
 
+/// Fails the case unless each value with an id in `ids` was dropped exactly once.
+fn dropped_once(log: &DropLog, ids: impl IntoIterator<Item = usize>) -> Result<(), TestCaseError> {
+    for id in ids {
+        prop_assert_eq!(
+            log.drops(id),
+            1,
+            "value {} dropped the wrong number of times",
+            id
+        );
+    }
+    Ok(())
+}
+
 // ---------------------------------------------------------------------------------------------
 // Queue, one thread
 // ---------------------------------------------------------------------------------------------
@@ -102,15 +115,7 @@ fn queue_case(capacity: usize, ops: &[QueueOp]) -> Result<(), TestCaseError> {
         }
     }
     drop(queue);
-    for id in made {
-        prop_assert_eq!(
-            log.drops(id),
-            1,
-            "value {} dropped the wrong number of times",
-            id
-        );
-    }
-    Ok(())
+    dropped_once(&log, made)
 }
 
 proptest! {
@@ -263,15 +268,7 @@ fn channel_case(capacity: usize, ops: &[ChannelOp]) -> Result<(), TestCaseError>
         }
     }
     drop((senders, receivers));
-    for id in 0..made {
-        prop_assert_eq!(
-            log.drops(id),
-            1,
-            "value {} dropped the wrong number of times",
-            id
-        );
-    }
-    Ok(())
+    dropped_once(&log, 0..made)
 }
 
 proptest! {
