@@ -67,6 +67,7 @@
 
 use std::fmt;
 use std::mem::ManuallyDrop;
+use std::panic::{RefUnwindSafe, UnwindSafe};
 use std::ptr;
 
 use crossbeam_utils::CachePadded;
@@ -124,6 +125,12 @@ unsafe impl<T: Send> Send for BoundedLog<T> {}
 // which require `T: Sync` themselves. Every node is published through a Release/Acquire pair on
 // its slot and freed only after the grace period described in the module documentation.
 unsafe impl<T: Send> Sync for BoundedLog<T> {}
+
+// Unwind safety: a panicking `Clone` in a snapshot or cursor unpins on the way out (the pin is a
+// guard), and a panicking `Drop` of an evicted item runs after it was unlinked, so a panic never
+// leaves a slot, the tail or the reclamation counters half-updated.
+impl<T> UnwindSafe for BoundedLog<T> {}
+impl<T> RefUnwindSafe for BoundedLog<T> {}
 
 /// One pushed item on the heap: written before it is published, immutable after.
 struct Node<T> {
@@ -251,9 +258,7 @@ impl<T> BoundedLog<T> {
         CapacityError::check::<AtomicPtr<Node<T>>>(capacity, 1)?;
         Ok(Self {
             tail: CachePadded::new(AtomicU64::new(0)),
-            slots: (0..capacity)
-                .map(|_| AtomicPtr::new(ptr::null_mut()))
-                .collect(),
+            slots: CapacityError::boxed_slice(capacity, |_| AtomicPtr::new(ptr::null_mut()))?,
             capacity: capacity as u64,
             cleared_at: 0,
             lapped: CachePadded::new(AtomicU64::new(0)),

@@ -82,6 +82,9 @@ impl<T> From<SendError<T>> for SendTimeoutError<T> {
 /// assert_eq!(err, CapacityError::Zero);
 /// let err = verisync::spsc::try_channel::<u64>(usize::MAX / 4).unwrap_err();
 /// assert!(matches!(err, CapacityError::TooLarge { .. }));
+/// // Within `isize::MAX` bytes, but no allocator has 2^61 bytes to give: an error, not an abort.
+/// let err = verisync::spsc::try_channel::<u64>(1 << 58).unwrap_err();
+/// assert_eq!(err, CapacityError::AllocationFailed { requested: 1 << 58 });
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CapacityError {
@@ -93,6 +96,11 @@ pub enum CapacityError {
         requested: usize,
         /// The largest capacity this element type allows.
         max: usize,
+    },
+    /// The capacity is representable, but the allocator could not provide the buffer.
+    AllocationFailed {
+        /// The capacity that was asked for.
+        requested: usize,
     },
 }
 
@@ -112,6 +120,28 @@ impl CapacityError {
             _ => Ok(()),
         }
     }
+
+    /// Allocates room for exactly `capacity` values of `T` without aborting when the allocator
+    /// fails (the caller has passed [`check`](Self::check)).
+    pub(crate) fn reserve<T>(capacity: usize) -> Result<Vec<T>, Self> {
+        let mut buffer = Vec::new();
+        buffer
+            .try_reserve_exact(capacity)
+            .map_err(|_| Self::AllocationFailed {
+                requested: capacity,
+            })?;
+        Ok(buffer)
+    }
+
+    /// A boxed slice of `capacity` values made by `make(index)`, allocated fallibly.
+    pub(crate) fn boxed_slice<T>(
+        capacity: usize,
+        make: impl FnMut(usize) -> T,
+    ) -> Result<Box<[T]>, Self> {
+        let mut buffer = Self::reserve(capacity)?;
+        buffer.extend((0..capacity).map(make));
+        Ok(buffer.into_boxed_slice())
+    }
 }
 
 impl fmt::Display for CapacityError {
@@ -123,6 +153,9 @@ impl fmt::Display for CapacityError {
                     f,
                     "capacity {requested} is too large: at most {max} for this element type"
                 )
+            }
+            Self::AllocationFailed { requested } => {
+                write!(f, "could not allocate a buffer of capacity {requested}")
             }
         }
     }

@@ -50,6 +50,7 @@
 
 use std::fmt;
 use std::mem::MaybeUninit;
+use std::panic::{RefUnwindSafe, UnwindSafe};
 use std::ptr;
 
 use crate::sync::{AtomicBool, AtomicPtr, AtomicUsize, MODEL_CHECKED, Ordering, UnsafeCell};
@@ -137,6 +138,11 @@ unsafe impl<E: Send> Send for ErrorCollector<E> {}
 // once, by the push that claimed its index, before the Release store of its `ready` flag, and
 // read only after an Acquire load of that flag saw it set.
 unsafe impl<E: Send + Sync> Sync for ErrorCollector<E> {}
+
+// Unwind safety: no operation runs user code while a slot is claimed but not yet marked ready,
+// so a panic (a value's `Drop` while the collector is dropped) leaves no slot half-written.
+impl<E> UnwindSafe for ErrorCollector<E> {}
+impl<E> RefUnwindSafe for ErrorCollector<E> {}
 
 impl<E> Default for ErrorCollector<E> {
     fn default() -> Self {

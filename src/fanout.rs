@@ -50,7 +50,7 @@
 use std::any::Any;
 use std::fmt;
 use std::marker::PhantomData;
-use std::panic::{self, AssertUnwindSafe};
+use std::panic::{self, AssertUnwindSafe, RefUnwindSafe, UnwindSafe};
 
 use crate::errors::{ErrorCollector, Errors};
 use crate::mpmc;
@@ -226,6 +226,12 @@ pub struct Group<'scope, 'env: 'scope, E> {
     scope: PhantomData<&'scope mut &'scope ()>,
     env: PhantomData<&'env mut &'env ()>,
 }
+
+// Unwind safety, as for `std::thread::Scope` by reference: tasks run under `catch_unwind` and
+// their panics are kept for the caller, and no spawn runs user code while the group's counts are
+// half-updated, so a panic caught around a spawn leaves the group consistent.
+impl<E> UnwindSafe for Group<'_, '_, E> {}
+impl<E> RefUnwindSafe for Group<'_, '_, E> {}
 
 /// The state the workers share with the group.
 struct Shared<E> {

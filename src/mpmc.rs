@@ -26,8 +26,12 @@
 //! - **Disconnected.** When every [`Sender`] is gone, receivers still get every value sent
 //!   before, then `Disconnected`. When every [`Receiver`] is gone, sends hand their values back
 //!   in a `Disconnected` error. A clone counts as an endpoint of its side.
-//! - **Drop.** Every value is dropped exactly once: values still buffered are dropped with the
-//!   [`Queue`], or when the last endpoint of a channel goes, whichever side goes last.
+//! - **Drop.** Every value is dropped exactly once. Values still in a [`Queue`] are dropped
+//!   with it. Values still buffered in a channel when its last [`Receiver`] is dropped die with
+//!   it, as in std: by the time that drop, and any send that overlapped it, have returned, none
+//!   is left in the buffer (so a reply sender inside an unread request disconnects its client
+//!   at once). The drop pops and drops them; a send that overlapped it and finds every receiver
+//!   gone after pushing pops and drops what is left itself.
 //! - **Capacity.** Exactly the capacity asked for, any value from 1. Capacity 0, or one whose
 //!   buffer would not fit in `isize::MAX` bytes, is an error from [`Queue::try_new`] and
 //!   [`try_channel`], and a panic from [`Queue::new`] and [`channel`].
@@ -86,6 +90,7 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::mem::MaybeUninit;
+use std::panic::{RefUnwindSafe, UnwindSafe};
 use std::time::{Duration, Instant};
 
 use crossbeam_utils::CachePadded;
@@ -147,6 +152,12 @@ unsafe impl<T: Send> Send for Queue<T> {}
 // SAFETY: as above; no `&T` is ever handed out, so `T: Sync` is not needed.
 unsafe impl<T: Send> Sync for Queue<T> {}
 
+// Unwind safety, as for crossbeam's `ArrayQueue` and std's endpoints: no operation runs user
+// code while a slot is claimed but not yet handed on, so a panic (from a value's `Drop` or a
+// batch's iterator) never leaves a slot or a cursor half-updated.
+impl<T> UnwindSafe for Queue<T> {}
+impl<T> RefUnwindSafe for Queue<T> {}
+
 /// One end of the ring: producers claim at `tail` and wait for the consumers' `head`,
 /// consumers the other way round.
 #[derive(Clone, Copy)]
@@ -199,12 +210,10 @@ impl<T> Queue<T> {
         // A lap is at most twice the capacity, and a slot carries its stamp.
         CapacityError::check::<Slot<T>>(capacity, 2)?;
         let lap = (capacity + 1).next_power_of_two();
-        let slots = (0..capacity)
-            .map(|index| Slot {
-                stamp: AtomicUsize::new(index),
-                value: UnsafeCell::new(MaybeUninit::uninit()),
-            })
-            .collect();
+        let slots = CapacityError::boxed_slice(capacity, |index| Slot {
+            stamp: AtomicUsize::new(index),
+            value: UnsafeCell::new(MaybeUninit::uninit()),
+        })?;
         Ok(Self {
             head: CachePadded::new(AtomicUsize::new(0)),
             tail: CachePadded::new(AtomicUsize::new(0)),
@@ -612,8 +621,9 @@ impl<T> Queue<T> {
     }
 }
 
-impl<T> Drop for Queue<T> {
-    fn drop(&mut self) {
+impl<T> Queue<T> {
+    /// Pops and drops every value; other threads may pop at the same time.
+    fn drop_all(&self) {
         /// Drops what is left if a value's drop unwinds, the way `Vec` does.
         struct Rest<'a, T>(&'a Queue<T>);
         impl<T> Drop for Rest<'_, T> {
@@ -625,6 +635,12 @@ impl<T> Drop for Queue<T> {
         while let Some(value) = rest.0.pop() {
             drop(value);
         }
+    }
+}
+
+impl<T> Drop for Queue<T> {
+    fn drop(&mut self) {
+        self.drop_all();
     }
 }
 
@@ -711,6 +727,17 @@ impl<T> Shared<T> {
     fn receivers_gone(&self) -> bool {
         // Acquire: pairs with the Release decrement in `Receiver::drop`.
         self.receivers.load(Ordering::Acquire) == 0
+    }
+
+    /// Called after every push: the light half of the fence that the last `Receiver::drop`
+    /// pairs with, then the wake-up of sleeping receivers. Either that drop sees what we pushed
+    /// and drops it, or we see the receivers gone and drop it (with anything else left)
+    /// ourselves, so no value outlives the last receiver.
+    fn pushed(&self) {
+        self.receiver_waits.notify_all();
+        if !cfg!(verisync_mutant = "mpmc_keeps_abandoned") && self.receivers_gone() {
+            self.queue.drop_all();
+        }
     }
 
     fn senders_gone(&self) -> bool {
@@ -815,7 +842,7 @@ impl<T> Sender<T> {
         queue
             .push_with(value, on_busy)
             .map_err(TrySendError::Full)?;
-        self.shared.receiver_waits.notify_all();
+        self.shared.pushed();
         Ok(())
     }
 
@@ -917,7 +944,7 @@ impl<T> Sender<T> {
         if self.shared.queue.push_many(batch, OnBusy::GiveUp) == 0 {
             return None;
         }
-        self.shared.receiver_waits.notify_all();
+        self.shared.pushed();
         Some(Ok(()))
     }
 
@@ -1200,12 +1227,19 @@ impl<T> Clone for Receiver<T> {
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
+        let shared = &*self.shared;
         // Release: pairs with the Acquire load in `receivers_gone`.
-        if self.shared.receivers.fetch_sub(1, Ordering::Release) == 1
-            && !cfg!(verisync_mutant = "mpmc_disconnect_no_wake")
-        {
-            self.shared.sender_waits.notify_all();
+        if shared.receivers.fetch_sub(1, Ordering::Release) != 1 {
+            return;
         }
+        // The last receiver: what is buffered dies with it (std semantics). The heavy half of
+        // the fence in `Shared::pushed`: a value pushed after this is dropped by its sender,
+        // one pushed before is popped here.
+        shared.receiver_waits.fence_before_recheck();
+        if !cfg!(verisync_mutant = "mpmc_disconnect_no_wake") {
+            shared.sender_waits.notify_all();
+        }
+        shared.queue.drop_all();
     }
 }
 

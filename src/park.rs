@@ -214,8 +214,15 @@ impl WaitQueue {
         }
     }
 
-    /// The waiter's half of the store-load fence.
-    fn fence_before_recheck(&self) {
+    /// The heavy half of the store-load fence whose light half every [`notify_all`] of this
+    /// queue issues: either a notifier's loads after its fence see what the caller stored
+    /// before this one, or the caller's loads after this fence see the progress the notifier
+    /// published before its `notify_all`. A waiter issues it between registering and
+    /// re-checking; an endpoint that disconnects issues it between announcing that and
+    /// dropping what it leaves behind (spsc, mpmc).
+    ///
+    /// [`notify_all`]: Self::notify_all
+    pub(crate) fn fence_before_recheck(&self) {
         if self.asymmetric {
             membarrier::heavy_barrier();
         } else {

@@ -16,7 +16,6 @@ macro_rules! receiver_iterators {
         /// drop(tx);
         /// assert_eq!(rx.iter().next(), None::<u8>);
         /// ```
-        #[derive(Debug)]
         pub struct Iter<'a, T> {
             receiver: &'a Receiver<T>,
         }
@@ -37,7 +36,6 @@ macro_rules! receiver_iterators {
         /// tx.send(1).unwrap();
         /// assert_eq!(rx.try_iter().count(), 1);
         /// ```
-        #[derive(Debug)]
         pub struct TryIter<'a, T> {
             receiver: &'a Receiver<T>,
         }
@@ -59,7 +57,6 @@ macro_rules! receiver_iterators {
         /// drop(tx);
         /// assert_eq!(rx.into_iter().collect::<Vec<_>>(), [1]);
         /// ```
-        #[derive(Debug)]
         pub struct IntoIter<T> {
             receiver: Receiver<T>,
         }
@@ -78,6 +75,32 @@ macro_rules! receiver_iterators {
 
             fn into_iter(self) -> IntoIter<T> {
                 IntoIter { receiver: self }
+            }
+        }
+
+        // By hand rather than derived, so that the iterators are `Debug` for any `T`, as their
+        // receiver is.
+        impl<T> std::fmt::Debug for Iter<'_, T> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct("Iter")
+                    .field("receiver", self.receiver)
+                    .finish()
+            }
+        }
+
+        impl<T> std::fmt::Debug for TryIter<'_, T> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct("TryIter")
+                    .field("receiver", self.receiver)
+                    .finish()
+            }
+        }
+
+        impl<T> std::fmt::Debug for IntoIter<T> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct("IntoIter")
+                    .field("receiver", &self.receiver)
+                    .finish()
             }
         }
 

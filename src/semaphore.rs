@@ -15,13 +15,19 @@
 //!   anyone waits. Waiters are woken after every lock has been released.
 //! - **Ordering.** Releasing permits happens-before acquiring them: what a thread wrote while
 //!   holding a permit is visible to the next thread that acquires it.
-//! - **Too large.** A weighted request for more permits than the semaphore has in total
-//!   ([`total_permits`](Semaphore::total_permits)) fails at once with
-//!   [`AcquireError::TooLarge`] (and the matching `try_`/timeout errors) instead of waiting
-//!   forever. If [`Permit::forget`] later lowers the total below a queued request, that
-//!   request fails the same way.
+//! - **More than the total.** A blocking request for more permits than the semaphore has in
+//!   total ([`total_permits`](Semaphore::total_permits), even 0) waits like any other, for
+//!   [`add_permits`](Semaphore::add_permits), its timeout or [`close`](Semaphore::close), as in
+//!   tokio and Go's `x/sync/semaphore`; while it waits it holds back later requests (FIFO).
+//!   Only a request above [`MAX_PERMITS`](Semaphore::MAX_PERMITS), which no semaphore can ever
+//!   grant, fails at once with [`AcquireError::TooLarge`]. The `try_` operations never wait:
+//!   they fail with [`TryAcquireError::TooLarge`] above the current total.
 //! - **Closed.** [`close`](Semaphore::close) fails every waiting thread and every later
-//!   acquire with a `Closed` error; permits already held stay valid and are still returned.
+//!   acquire with a `Closed` error, whatever the size of the request; permits already held
+//!   stay valid and are still returned.
+//! - **Owned permits.** The `_owned` forms take an `Arc<Semaphore>` and return an
+//!   [`OwnedPermit`], which is `'static` and [`Send`]: it can be moved to another thread and
+//!   released there.
 //! - **Limits.** At most [`MAX_PERMITS`](Semaphore::MAX_PERMITS) permits; more is an error from
 //!   [`try_new`](Semaphore::try_new) and a panic from [`new`](Semaphore::new) and
 //!   [`add_permits`](Semaphore::add_permits).
@@ -59,7 +65,9 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use crate::sync::{Arc, AtomicUsize, Condvar, MODEL_CHECKED, Mutex, MutexGuard, Ordering};
+use std::sync::Arc;
+
+use crate::sync::{AtomicUsize, Condvar, MODEL_CHECKED, Mutex, MutexGuard, Ordering};
 
 /// The state bit that says the semaphore is closed.
 const CLOSED: usize = 1;
@@ -101,7 +109,6 @@ enum Outcome {
     Waiting,
     Granted,
     Closed,
-    TooLarge { total: usize },
 }
 
 /// Waiters whose wait ended under the queue lock, to be woken once it is released.
@@ -163,7 +170,8 @@ impl Semaphore {
     ///
     /// # Errors
     /// [`AcquireError::Closed`] if the semaphore is or gets closed before the permit is handed
-    /// over; [`AcquireError::TooLarge`] if its total is 0.
+    /// over. A semaphore with no permits at all makes it wait for
+    /// [`add_permits`](Self::add_permits).
     ///
     /// # Examples
     /// ```
@@ -176,34 +184,31 @@ impl Semaphore {
     }
 
     /// Takes `n` permits at once, waiting until that many are free and every older waiter
-    /// has been served (also for `n == 0`, which gets an empty permit in its turn).
+    /// has been served (also for `n == 0`, which gets an empty permit in its turn). A request
+    /// above the current total waits for [`add_permits`](Self::add_permits) to raise it.
     ///
     /// # Errors
-    /// [`AcquireError::TooLarge`] at once if `n` exceeds [`total_permits`](Self::total_permits);
-    /// [`AcquireError::Closed`] if the semaphore is or gets closed first.
+    /// [`AcquireError::Closed`] if the semaphore is or gets closed first;
+    /// [`AcquireError::TooLarge`] at once if `n` exceeds [`MAX_PERMITS`](Self::MAX_PERMITS).
     ///
     /// # Examples
     /// ```
-    /// use verisync::semaphore::{AcquireError, Semaphore};
+    /// use verisync::semaphore::Semaphore;
     ///
     /// let semaphore = Semaphore::new(4);
     /// let permits = semaphore.acquire_many(3).unwrap();
     /// assert_eq!(semaphore.available_permits(), 1);
     /// drop(permits);
-    /// assert_eq!(
-    ///     semaphore.acquire_many(5).unwrap_err(),
-    ///     AcquireError::TooLarge { requested: 5, total: 4 }
-    /// );
+    /// std::thread::scope(|s| {
+    ///     // Five is more than there are: it waits until a sixth permit is added.
+    ///     let five = s.spawn(|| semaphore.acquire_many(5).map(|p| p.count()));
+    ///     semaphore.add_permits(2);
+    ///     assert_eq!(five.join().unwrap(), Ok(5));
+    /// });
     /// ```
     pub fn acquire_many(&self, n: usize) -> Result<Permit<'_>, AcquireError> {
-        match self.acquire_until(n, None) {
-            Ok(permit) => Ok(permit),
-            Err(AcquireTimeoutError::Closed) => Err(AcquireError::Closed),
-            Err(AcquireTimeoutError::TooLarge { requested, total }) => {
-                Err(AcquireError::TooLarge { requested, total })
-            }
-            Err(AcquireTimeoutError::Timeout) => unreachable!("a wait without deadline timed out"),
-        }
+        self.acquire_until(n, None)
+            .map_err(AcquireError::from_untimed)
     }
 
     /// Takes one permit, waiting at most `timeout` for it.
@@ -226,7 +231,8 @@ impl Semaphore {
         self.acquire_many_timeout(1, timeout)
     }
 
-    /// Takes `n` permits, waiting at most `timeout` for them.
+    /// Takes `n` permits, waiting at most `timeout` for them (a request above the current
+    /// total waits too, for [`add_permits`](Self::add_permits)).
     ///
     /// # Errors
     /// As [`acquire_timeout`](Self::acquire_timeout) and [`acquire_many`](Self::acquire_many).
@@ -252,9 +258,9 @@ impl Semaphore {
     /// Takes one permit if one is free and nobody is waiting; never blocks.
     ///
     /// # Errors
-    /// [`TryAcquireError::NoPermits`] if no permit is free or another thread waits (a waiter
-    /// is served first), [`TryAcquireError::Closed`] if the semaphore is closed,
-    /// [`TryAcquireError::TooLarge`] if its total is 0.
+    /// [`TryAcquireError::Closed`] if the semaphore is closed, [`TryAcquireError::TooLarge`]
+    /// if its total is 0, [`TryAcquireError::NoPermits`] if no permit is free or another
+    /// thread waits (a waiter is served first).
     ///
     /// # Examples
     /// ```
@@ -271,7 +277,7 @@ impl Semaphore {
     /// Takes `n` permits if that many are free and nobody is waiting; never blocks.
     ///
     /// # Errors
-    /// As [`try_acquire`](Self::try_acquire); `TooLarge` if `n` exceeds the total.
+    /// As [`try_acquire`](Self::try_acquire); `TooLarge` if `n` exceeds the current total.
     ///
     /// # Examples
     /// ```
@@ -284,8 +290,16 @@ impl Semaphore {
     /// assert!(semaphore.try_acquire_many(3).is_ok());
     /// ```
     pub fn try_acquire_many(&self, n: usize) -> Result<Permit<'_>, TryAcquireError> {
-        self.check_size(n)
-            .map_err(|(requested, total)| TryAcquireError::TooLarge { requested, total })?;
+        if self.is_closed() {
+            return Err(TryAcquireError::Closed);
+        }
+        let total = self.total_permits();
+        if n > total {
+            return Err(TryAcquireError::TooLarge {
+                requested: n,
+                total,
+            });
+        }
         self.try_take(n).map(|()| Permit {
             semaphore: self,
             count: n,
@@ -388,12 +402,6 @@ impl Semaphore {
         self.state.load(Ordering::Relaxed) & CLOSED != 0
     }
 
-    /// `Err((requested, total))` if `n` permits can never be held at once.
-    fn check_size(&self, n: usize) -> Result<(), (usize, usize)> {
-        let total = self.total_permits();
-        if n > total { Err((n, total)) } else { Ok(()) }
-    }
-
     /// One attempt to take `n` permits without waiting and without overtaking a waiter.
     fn try_take(&self, n: usize) -> Result<(), TryAcquireError> {
         // Relaxed: only a first guess for the compare-and-swap, which synchronizes.
@@ -431,19 +439,20 @@ impl Semaphore {
         n: usize,
         deadline: Option<Instant>,
     ) -> Result<Permit<'_>, AcquireTimeoutError> {
-        self.check_size(n)
-            .map_err(|(requested, total)| AcquireTimeoutError::TooLarge { requested, total })?;
+        if self.is_closed() {
+            return Err(AcquireTimeoutError::Closed);
+        }
+        if n > Self::MAX_PERMITS {
+            return Err(AcquireTimeoutError::TooLarge {
+                requested: n,
+                max: Self::MAX_PERMITS,
+            });
+        }
         if !self.spin_for(n)? {
             let waiter = self.enqueue(n)?;
             match self.wait(&waiter, deadline) {
                 Outcome::Granted => {}
                 Outcome::Closed => return Err(AcquireTimeoutError::Closed),
-                Outcome::TooLarge { total } => {
-                    return Err(AcquireTimeoutError::TooLarge {
-                        requested: n,
-                        total,
-                    });
-                }
                 Outcome::Waiting => return Err(AcquireTimeoutError::Timeout),
             }
         }
@@ -573,14 +582,11 @@ impl Semaphore {
     fn grant_in_order(&self, queue: &mut VecDeque<Arc<Waiter>>) -> Woken {
         let mut woken = Woken::new();
         while let Some(front) = queue.front() {
-            let total = self.total_permits();
-            if front.needed > total {
-                front.finish(Outcome::TooLarge { total });
-            } else if self.take_for_waiter(front.needed) {
-                front.finish(Outcome::Granted);
-            } else {
+            // A request above the total waits at the front for `add_permits`, like any other.
+            if !self.take_for_waiter(front.needed) {
                 return woken;
             }
+            front.finish(Outcome::Granted);
             woken.extend(queue.pop_front());
         }
         if !cfg!(verisync_mutant = "semaphore_keep_queued") {
@@ -619,18 +625,11 @@ impl Semaphore {
         self.state.fetch_and(!QUEUED, Ordering::Release);
     }
 
-    /// Gives back permits that were forgotten, lowering the total; fails queued requests
-    /// that no longer fit.
+    /// Lowers the total by permits that a holder keeps for good. Nobody waiting can be served
+    /// by that, so the queue is left alone.
     fn forget_permits(&self, n: usize) {
         // Relaxed: see `add_permits`.
         self.total.fetch_sub(n, Ordering::Relaxed);
-        // Relaxed: only decides whether to look at the queue; the lock orders the rest.
-        if self.state.load(Ordering::Relaxed) & QUEUED != 0 {
-            let mut queue = self.lock_queue();
-            let woken = self.grant_in_order(&mut queue);
-            drop(queue);
-            wake(woken);
-        }
     }
 
     fn lock_queue(&self) -> MutexGuard<'_, VecDeque<Arc<Waiter>>> {
@@ -736,6 +735,217 @@ impl fmt::Debug for Permit<'_> {
     }
 }
 
+impl Semaphore {
+    /// As [`acquire`](Self::acquire), but the permit holds an `Arc` of the semaphore instead
+    /// of a borrow, so it is `'static` and can be released on another thread.
+    ///
+    /// # Errors
+    /// As [`acquire`](Self::acquire).
+    ///
+    /// # Examples
+    /// ```
+    /// use std::sync::Arc;
+    /// use verisync::semaphore::Semaphore;
+    ///
+    /// let semaphore = Arc::new(Semaphore::new(1));
+    /// let permit = semaphore.clone().acquire_owned().unwrap();
+    /// // Released by the thread that does the work, as with Go's `defer func() { <-sem }()`.
+    /// std::thread::spawn(move || drop(permit)).join().unwrap();
+    /// assert_eq!(semaphore.available_permits(), 1);
+    /// ```
+    pub fn acquire_owned(self: Arc<Self>) -> Result<OwnedPermit, AcquireError> {
+        self.into_owned(|semaphore| semaphore.acquire())
+    }
+
+    /// As [`acquire_many`](Self::acquire_many), with an [`OwnedPermit`].
+    ///
+    /// # Errors
+    /// As [`acquire_many`](Self::acquire_many).
+    ///
+    /// # Examples
+    /// ```
+    /// use std::sync::Arc;
+    ///
+    /// let semaphore = Arc::new(verisync::semaphore::Semaphore::new(3));
+    /// let permit = semaphore.clone().acquire_many_owned(2).unwrap();
+    /// assert_eq!((permit.count(), semaphore.available_permits()), (2, 1));
+    /// ```
+    pub fn acquire_many_owned(self: Arc<Self>, n: usize) -> Result<OwnedPermit, AcquireError> {
+        self.into_owned(|semaphore| semaphore.acquire_many(n))
+    }
+
+    /// As [`acquire_timeout`](Self::acquire_timeout), with an [`OwnedPermit`].
+    ///
+    /// # Errors
+    /// As [`acquire_timeout`](Self::acquire_timeout).
+    ///
+    /// # Examples
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use verisync::semaphore::{AcquireTimeoutError, Semaphore};
+    ///
+    /// let semaphore = Arc::new(Semaphore::new(0));
+    /// let waited = semaphore.acquire_owned_timeout(Duration::from_millis(1));
+    /// assert_eq!(waited.unwrap_err(), AcquireTimeoutError::Timeout);
+    /// ```
+    pub fn acquire_owned_timeout(
+        self: Arc<Self>,
+        timeout: Duration,
+    ) -> Result<OwnedPermit, AcquireTimeoutError> {
+        self.into_owned(|semaphore| semaphore.acquire_timeout(timeout))
+    }
+
+    /// As [`acquire_many_timeout`](Self::acquire_many_timeout), with an [`OwnedPermit`].
+    ///
+    /// # Errors
+    /// As [`acquire_many_timeout`](Self::acquire_many_timeout).
+    ///
+    /// # Examples
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    ///
+    /// let semaphore = Arc::new(verisync::semaphore::Semaphore::new(2));
+    /// let permit = semaphore.acquire_many_owned_timeout(2, Duration::from_millis(10));
+    /// assert_eq!(permit.unwrap().count(), 2);
+    /// ```
+    pub fn acquire_many_owned_timeout(
+        self: Arc<Self>,
+        n: usize,
+        timeout: Duration,
+    ) -> Result<OwnedPermit, AcquireTimeoutError> {
+        self.into_owned(|semaphore| semaphore.acquire_many_timeout(n, timeout))
+    }
+
+    /// As [`try_acquire`](Self::try_acquire), with an [`OwnedPermit`].
+    ///
+    /// # Errors
+    /// As [`try_acquire`](Self::try_acquire).
+    ///
+    /// # Examples
+    /// ```
+    /// use std::sync::Arc;
+    /// use verisync::semaphore::{Semaphore, TryAcquireError};
+    ///
+    /// let semaphore = Arc::new(Semaphore::new(1));
+    /// let _permit = semaphore.clone().try_acquire_owned().unwrap();
+    /// assert_eq!(semaphore.try_acquire_owned().unwrap_err(), TryAcquireError::NoPermits);
+    /// ```
+    pub fn try_acquire_owned(self: Arc<Self>) -> Result<OwnedPermit, TryAcquireError> {
+        self.into_owned(|semaphore| semaphore.try_acquire())
+    }
+
+    /// As [`try_acquire_many`](Self::try_acquire_many), with an [`OwnedPermit`].
+    ///
+    /// # Errors
+    /// As [`try_acquire_many`](Self::try_acquire_many).
+    ///
+    /// # Examples
+    /// ```
+    /// use std::sync::Arc;
+    ///
+    /// let semaphore = Arc::new(verisync::semaphore::Semaphore::new(3));
+    /// assert_eq!(semaphore.try_acquire_many_owned(3).unwrap().count(), 3);
+    /// ```
+    pub fn try_acquire_many_owned(
+        self: Arc<Self>,
+        n: usize,
+    ) -> Result<OwnedPermit, TryAcquireError> {
+        self.into_owned(|semaphore| semaphore.try_acquire_many(n))
+    }
+
+    /// Runs one of the borrowing acquires and turns its permit into an owned one.
+    fn into_owned<E>(
+        self: Arc<Self>,
+        acquire: impl for<'a> FnOnce(&'a Semaphore) -> Result<Permit<'a>, E>,
+    ) -> Result<OwnedPermit, E> {
+        let count = acquire(&self)?.detach();
+        Ok(OwnedPermit {
+            semaphore: self,
+            count,
+        })
+    }
+}
+
+/// Permits held from a [`Semaphore`] in an `Arc`; dropping it gives them back. Unlike
+/// [`Permit`] it borrows nothing, so it is `'static` and [`Send`].
+///
+/// # Examples
+/// ```
+/// use std::sync::Arc;
+///
+/// let semaphore = Arc::new(verisync::semaphore::Semaphore::new(2));
+/// let permit = semaphore.clone().acquire_owned().unwrap();
+/// assert_eq!(semaphore.available_permits(), 1);
+/// drop(permit);
+/// assert_eq!(semaphore.available_permits(), 2);
+/// ```
+#[must_use = "the permits are given back at once if the guard is dropped"]
+pub struct OwnedPermit {
+    semaphore: Arc<Semaphore>,
+    count: usize,
+}
+
+impl OwnedPermit {
+    /// How many permits this guard holds.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::sync::Arc;
+    ///
+    /// let semaphore = Arc::new(verisync::semaphore::Semaphore::new(3));
+    /// assert_eq!(semaphore.acquire_many_owned(2).unwrap().count(), 2);
+    /// ```
+    pub fn count(&self) -> usize {
+        self.count
+    }
+
+    /// The semaphore the permits came from.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::sync::Arc;
+    ///
+    /// let semaphore = Arc::new(verisync::semaphore::Semaphore::new(1));
+    /// let permit = semaphore.clone().acquire_owned().unwrap();
+    /// assert!(Arc::ptr_eq(permit.semaphore(), &semaphore));
+    /// ```
+    pub fn semaphore(&self) -> &Arc<Semaphore> {
+        &self.semaphore
+    }
+
+    /// Keeps the permits out of the semaphore for good, lowering its total.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::sync::Arc;
+    ///
+    /// let semaphore = Arc::new(verisync::semaphore::Semaphore::new(3));
+    /// semaphore.clone().acquire_owned().unwrap().forget();
+    /// assert_eq!(semaphore.total_permits(), 2);
+    /// ```
+    pub fn forget(mut self) {
+        self.semaphore.forget_permits(self.count);
+        // Dropping the guard now gives back nothing (`release(0)` returns at once).
+        self.count = 0;
+    }
+}
+
+impl Drop for OwnedPermit {
+    fn drop(&mut self) {
+        self.semaphore.release(self.count);
+    }
+}
+
+impl fmt::Debug for OwnedPermit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OwnedPermit")
+            .field("count", &self.count)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Why [`acquire`](Semaphore::acquire) or [`acquire_many`](Semaphore::acquire_many) failed.
 ///
 /// # Examples
@@ -750,13 +960,25 @@ impl fmt::Debug for Permit<'_> {
 pub enum AcquireError {
     /// The semaphore was closed.
     Closed,
-    /// More permits were requested than the semaphore has in total.
+    /// More permits were requested than any semaphore can have
+    /// ([`MAX_PERMITS`](Semaphore::MAX_PERMITS)): the request could never be granted.
     TooLarge {
         /// Permits requested.
         requested: usize,
-        /// Permits in existence at the time.
-        total: usize,
+        /// [`Semaphore::MAX_PERMITS`].
+        max: usize,
     },
+}
+
+impl AcquireError {
+    /// The error of a wait without deadline, which cannot time out.
+    fn from_untimed(err: AcquireTimeoutError) -> Self {
+        match err {
+            AcquireTimeoutError::Closed => Self::Closed,
+            AcquireTimeoutError::TooLarge { requested, max } => Self::TooLarge { requested, max },
+            AcquireTimeoutError::Timeout => unreachable!("a wait without deadline timed out"),
+        }
+    }
 }
 
 /// Why a `try_acquire` failed.
@@ -803,12 +1025,13 @@ pub enum AcquireTimeoutError {
     Timeout,
     /// The semaphore was closed.
     Closed,
-    /// More permits were requested than the semaphore has in total.
+    /// More permits were requested than any semaphore can have
+    /// ([`MAX_PERMITS`](Semaphore::MAX_PERMITS)): the request could never be granted.
     TooLarge {
         /// Permits requested.
         requested: usize,
-        /// Permits in existence at the time.
-        total: usize,
+        /// [`Semaphore::MAX_PERMITS`].
+        max: usize,
     },
 }
 
@@ -841,6 +1064,13 @@ impl TooManyPermits {
 }
 
 /// Writes the message every "too large" variant shares.
+fn above_max(f: &mut fmt::Formatter<'_>, requested: usize, max: usize) -> fmt::Result {
+    write!(
+        f,
+        "requested {requested} permits, more than any semaphore can have ({max})"
+    )
+}
+
 fn too_large(f: &mut fmt::Formatter<'_>, requested: usize, total: usize) -> fmt::Result {
     write!(
         f,
@@ -852,7 +1082,7 @@ impl fmt::Display for AcquireError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             Self::Closed => f.write_str("semaphore closed"),
-            Self::TooLarge { requested, total } => too_large(f, requested, total),
+            Self::TooLarge { requested, max } => above_max(f, requested, max),
         }
     }
 }
@@ -872,7 +1102,7 @@ impl fmt::Display for AcquireTimeoutError {
         match *self {
             Self::Timeout => f.write_str("timed out waiting for permits"),
             Self::Closed => f.write_str("semaphore closed"),
-            Self::TooLarge { requested, total } => too_large(f, requested, total),
+            Self::TooLarge { requested, max } => above_max(f, requested, max),
         }
     }
 }

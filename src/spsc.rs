@@ -16,8 +16,13 @@
 //! - **Empty.** `try_recv` returns [`TryRecvError::Empty`]; `recv` waits.
 //! - **Disconnected.** After the [`Sender`] is dropped the receiver still gets every value
 //!   sent before, then [`TryRecvError::Disconnected`] / [`RecvError`]. After the [`Receiver`] is
-//!   dropped every send hands its value back in a `Disconnected` error. Values still in the
-//!   buffer when both ends are gone are dropped then, exactly once.
+//!   dropped every send hands its value back in a `Disconnected` error.
+//! - **Drop.** Every value is dropped exactly once. Values still buffered when the
+//!   [`Receiver`] is dropped die with it, as in std: by the time its drop, and any send that
+//!   overlapped it, have returned, none is left in the buffer (so a reply sender inside an
+//!   unread request disconnects its client at once). The receiver's drop drops them; a send
+//!   that overlapped it and finds it gone after publishing drops what it published. Neither
+//!   waits for the other.
 //! - **Capacity.** Exactly the capacity asked for, any value from 1 (no power-of-two rounding,
 //!   no wasted slot). Capacity 0, or one whose buffer would not fit in `isize::MAX` bytes, is
 //!   an error from [`try_channel`] and a panic from [`channel`].
@@ -46,6 +51,7 @@
 use std::cell::Cell;
 use std::fmt;
 use std::mem::MaybeUninit;
+use std::panic::{RefUnwindSafe, UnwindSafe};
 use std::ptr::NonNull;
 use std::time::{Duration, Instant};
 
@@ -56,7 +62,7 @@ pub use crate::error::{
     TrySendError,
 };
 use crate::park::WaitQueue;
-use crate::sync::{Arc, AtomicBool, AtomicUsize, Ordering, UnsafeCell, uninit_slots};
+use crate::sync::{Arc, AtomicBool, AtomicUsize, Ordering, UnsafeCell, fence, uninit_slots};
 
 /// Creates a channel that holds up to `capacity` values.
 ///
@@ -95,7 +101,8 @@ pub fn try_channel<T>(capacity: usize) -> Result<(Sender<T>, Receiver<T>), Capac
         receiver_waits: CachePadded::new(WaitQueue::new()),
         sender_waits: CachePadded::new(WaitQueue::new()),
         disconnected: AtomicBool::new(false),
-        buffer: Buffer(Ring::allocate(capacity)),
+        draining: AtomicBool::new(false),
+        buffer: Buffer(Ring::allocate(capacity)?),
     });
     let sender = Sender {
         ring: shared.buffer.0,
@@ -124,6 +131,8 @@ struct Shared<T> {
     sender_waits: CachePadded<WaitQueue>,
     /// Set by whichever endpoint drops first: to the survivor, its peer is gone.
     disconnected: AtomicBool,
+    /// Held while an endpoint drops the values the receiver left behind (`drop_abandoned`).
+    draining: AtomicBool,
     /// The slots, freed when both endpoints are gone.
     buffer: Buffer<T>,
 }
@@ -134,6 +143,18 @@ struct Shared<T> {
 unsafe impl<T: Send> Send for Shared<T> {}
 // SAFETY: as above; `&Shared` gives no access to a `T` except through an endpoint.
 unsafe impl<T: Send> Sync for Shared<T> {}
+
+// Unwind safety, as for std's endpoints: a panic that unwinds out of an operation (from a
+// value's `Drop`, a chunk's iterator or the closure a chunk folds with) leaves both positions
+// consistent, because a position is only ever moved past values already written or taken.
+impl<T> UnwindSafe for Sender<T> {}
+impl<T> RefUnwindSafe for Sender<T> {}
+impl<T> UnwindSafe for Receiver<T> {}
+impl<T> RefUnwindSafe for Receiver<T> {}
+impl<T> UnwindSafe for WriteChunk<'_, T> {}
+impl<T> RefUnwindSafe for WriteChunk<'_, T> {}
+impl<T> UnwindSafe for ReadChunk<'_, T> {}
+impl<T> RefUnwindSafe for ReadChunk<'_, T> {}
 
 impl<T> Shared<T> {
     fn peer_is_gone(&self) -> bool {
@@ -148,6 +169,59 @@ impl<T> Shared<T> {
         self.disconnected.store(true, Ordering::Release);
         if !cfg!(verisync_mutant = "spsc_disconnect_no_wake") {
             peer_waits.notify_all();
+        }
+    }
+}
+
+impl<T> Shared<T> {
+    /// Drops the values buffered after the receiver is gone, so that they die with it, as in
+    /// std (a reply sender inside an unread request disconnects its client at once).
+    ///
+    /// Both endpoints call it: the receiver as it drops, and the sender after every publish
+    /// that finds the receiver gone. Whoever takes `draining` drops `head..tail`; whoever finds
+    /// it taken leaves at once, and the drainer looks at `tail` again after letting go, so a
+    /// value published meanwhile is not left behind. Never waits for the other endpoint.
+    fn drop_abandoned(&self) {
+        /// Publishes the drained position and lets go of `draining`, also when a value's drop
+        /// unwinds (`drop_values` has dropped every other value by then).
+        struct Drained<'a, T> {
+            shared: &'a Shared<T>,
+            tail: usize,
+        }
+        impl<T> Drop for Drained<'_, T> {
+            fn drop(&mut self) {
+                // Release: pairs with the Acquire loads of `head` by the next drainer and by
+                // `Sender::load_head`, so our drops happen before those slots are reused.
+                self.shared.head.store(self.tail, Ordering::Release);
+                // Release: pairs with the Acquire swap that takes `draining` next.
+                self.shared.draining.store(false, Ordering::Release);
+            }
+        }
+
+        loop {
+            // Orders the other endpoint's last publish (or our own let-go) before the swap:
+            // with the fence after a let-go below, a failed swap means the drainer's second
+            // look at `tail` sees everything published before it.
+            fence(Ordering::SeqCst);
+            // Acquire: pairs with the Release let-go in `Drained::drop`, so the previous
+            // drainer's `head` and drops are visible to us.
+            if self.draining.swap(true, Ordering::Acquire) {
+                return;
+            }
+            // Acquire: pairs with the Release stores of `head` (`Receiver::publish_head`, the
+            // previous drain) and of `tail` (`Sender::publish`), so we drop what is really left.
+            let head = self.head.load(Ordering::Acquire);
+            let tail = self.tail.load(Ordering::Acquire);
+            let drained = Drained { shared: self, tail };
+            drop_values(self.buffer.0, head, tail);
+            drop(drained);
+            fence(Ordering::SeqCst);
+            // Relaxed: ordered after the let-go by the fence above (see the first fence).
+            if cfg!(verisync_mutant = "spsc_drain_no_second_look")
+                || self.tail.load(Ordering::Relaxed) == tail
+            {
+                return;
+            }
         }
     }
 }
@@ -236,13 +310,13 @@ impl<T> Clone for Ring<T> {
 impl<T> Copy for Ring<T> {}
 
 impl<T> Ring<T> {
-    fn allocate(capacity: usize) -> Self {
-        let slots = Box::into_raw(uninit_slots::<T>(capacity));
-        Self {
+    fn allocate(capacity: usize) -> Result<Self, CapacityError> {
+        let slots = Box::into_raw(uninit_slots::<T>(capacity)?);
+        Ok(Self {
             // SAFETY: `Box::into_raw` never returns null.
             slots: unsafe { NonNull::new_unchecked(slots.cast()) },
             capacity,
-        }
+        })
     }
 
     /// The slot at `index` (`index < capacity`).
@@ -441,7 +515,8 @@ impl<T> Sender<T> {
     }
 
     /// Reserves up to `max` free slots to fill in one go; the chunk may be shorter (even empty)
-    /// when fewer slots are free. Values written into it are published together when it is
+    /// when fewer slots are free, and is empty once the receiver is gone (its
+    /// [`push`](WriteChunk::push) then hands the value back). Values written into it are published together when it is
     /// dropped, with one store and one wake-up check for the whole batch. Wait-free.
     ///
     /// # Examples
@@ -458,6 +533,10 @@ impl<T> Sender<T> {
         let mut free = self.ring.free_slots(self.cached_head.get(), tail);
         if free < max {
             free = self.ring.free_slots(self.load_head(), tail);
+        }
+        if self.shared.peer_is_gone() {
+            // Nobody would receive them: `push` hands values back, as `try_send` would.
+            free = 0;
         }
         WriteChunk {
             ring: self.ring,
@@ -537,7 +616,12 @@ impl<T> Sender<T> {
         // Release: pairs with the Acquire load in `Receiver::load_tail`, so our writes to the
         // slots happen before the receiver reads them.
         self.shared.tail.store(tail, order);
+        // Also the light half of the fence that `Receiver::drop` pairs with: either it sees
+        // this `tail` and drops the values, or we see it gone here and drop them ourselves.
         self.shared.receiver_waits.notify_all();
+        if !cfg!(verisync_mutant = "spsc_keeps_abandoned") && self.shared.peer_is_gone() {
+            self.shared.drop_abandoned();
+        }
     }
 }
 
@@ -953,9 +1037,13 @@ impl<T> Receiver<T> {
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
         // A leaked `ReadChunk` may have moved our position without publishing it; the values it
-        // took must not be dropped again with the buffer.
+        // took must not be dropped again.
         self.publish_head();
         self.shared.disconnect(&self.shared.sender_waits);
+        // The heavy half of the fence in `Sender::publish`: a value published after this is
+        // dropped by the sender, one published before is seen by the drain below.
+        self.shared.receiver_waits.fence_before_recheck();
+        self.shared.drop_abandoned();
     }
 }
 

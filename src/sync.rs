@@ -117,23 +117,25 @@ impl<T> UnsafeCell<T> {
 }
 
 /// Allocates `len` uninitialized slots without touching them (a ZST buffer of any length costs
-/// nothing). The caller has checked that the layout fits in `isize`.
-pub(crate) fn uninit_slots<T>(len: usize) -> Box<[UnsafeCell<std::mem::MaybeUninit<T>>]> {
+/// nothing), or reports that the allocator failed. The caller has checked that the layout fits
+/// in `isize`.
+pub(crate) fn uninit_slots<T>(
+    len: usize,
+) -> Result<Box<[UnsafeCell<std::mem::MaybeUninit<T>>]>, crate::error::CapacityError> {
+    use crate::error::CapacityError;
     #[cfg(verisync_loom)]
     {
         // loom's cells carry tracking state, so each one is built; loom models are tiny.
-        (0..len)
-            .map(|_| UnsafeCell::new(std::mem::MaybeUninit::uninit()))
-            .collect()
+        CapacityError::boxed_slice(len, |_| UnsafeCell::new(std::mem::MaybeUninit::uninit()))
     }
     #[cfg(not(verisync_loom))]
     {
-        let mut slots = Vec::with_capacity(len);
+        let mut slots = CapacityError::reserve(len)?;
         // SAFETY: the element type is a `repr(transparent)` wrapper around
         // `std::cell::UnsafeCell<MaybeUninit<T>>`, which has no validity invariant, so `len`
         // slots of uninitialized memory are valid values; the capacity is exactly `len`.
         unsafe { slots.set_len(len) };
-        slots.into_boxed_slice()
+        Ok(slots.into_boxed_slice())
     }
 }
 

@@ -120,6 +120,19 @@ fn capacity_too_large_is_an_error() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "Miri reports a huge allocation as resource exhaustion, not a failure"
+)]
+fn capacity_the_allocator_cannot_give_is_an_error() {
+    // A pointer per slot: 2^61 bytes fit in `isize`, but no machine has them.
+    assert_eq!(
+        BoundedLog::<u64>::try_new(1 << 58).unwrap_err(),
+        CapacityError::AllocationFailed { requested: 1 << 58 }
+    );
+}
+
+#[test]
 #[should_panic(expected = "verisync::bounded_log::BoundedLog::new: capacity")]
 fn new_panics_on_capacity_too_large() {
     BoundedLog::<()>::new(usize::MAX);

@@ -28,7 +28,7 @@ use std::thread;
 
 use behaviour::{DropLog, Tracked};
 use linearizability::{Event, Model, Recorder, check};
-use model::config;
+use model::{config, watchdog};
 use proptest::prelude::*;
 use verisync::mpmc::{Queue, TryRecvError, TrySendError, channel};
 
@@ -127,6 +127,7 @@ proptest! {
         capacity in 1usize..=5,
         ops in prop::collection::vec(queue_op(), 0..MAX_OPS),
     ) {
+        let _watchdog = watchdog("queue_ops_match_the_model", &(capacity, &ops));
         queue_case(capacity, &ops)?;
     }
 }
@@ -254,7 +255,13 @@ fn channel_case(capacity: usize, ops: &[ChannelOp]) -> Result<(), TestCaseError>
                     receivers.push(rx.clone());
                 }
             }
-            ChannelOp::DropReceiver => drop(receivers.pop()),
+            ChannelOp::DropReceiver => {
+                drop(receivers.pop());
+                if receivers.is_empty() {
+                    // std semantics: what is still buffered dies with the last receiver, now.
+                    dropped_once(&log, model.drain(..))?;
+                }
+            }
             ChannelOp::Len => {
                 if let Some(tx) = senders.last() {
                     prop_assert_eq!(tx.len(), model.len());
@@ -280,6 +287,7 @@ proptest! {
         capacity in 1usize..=5,
         ops in prop::collection::vec(channel_op(), 0..MAX_OPS),
     ) {
+        let _watchdog = watchdog("channel_ops_match_the_model", &(capacity, &ops));
         channel_case(capacity, &ops)?;
     }
 }
@@ -404,6 +412,7 @@ proptest! {
         programs in prop::collection::vec(thread_program(), 3),
         prefill in 0usize..=3,
     ) {
+        let _watchdog = watchdog("queue_histories_are_linearizable", &(capacity, &programs, prefill));
         let programs: Vec<Vec<Op>> = programs
             .iter()
             .enumerate()

@@ -33,7 +33,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use model::config;
+use model::{config, watchdog};
 use proptest::prelude::*;
 use verisync::spsc::{
     Receiver, RecvError, RecvTimeoutError, SendError, SendTimeoutError, Sender, TryRecvError,
@@ -64,6 +64,15 @@ impl DropLog {
             id,
             log: self.clone(),
         }
+    }
+
+    /// Asserts that each of `ids` has been dropped exactly once by now.
+    fn assert_gone(&self, ids: impl IntoIterator<Item = usize>) -> Result<(), TestCaseError> {
+        for id in ids {
+            let drops = self.0[id].load(Ordering::SeqCst);
+            prop_assert_eq!(drops, 1, "value {} dropped {} times", id, drops);
+        }
+        Ok(())
     }
 
     /// Asserts that the values `0..made` were dropped once each and no others were made.
@@ -252,9 +261,13 @@ impl Harness {
                         }
                     }
                     Op::WriteChunk { max, fill, by_push } => {
-                        // The chunk does not look at the receiver: free slots are free slots.
+                        // Empty once the receiver is gone: nobody would receive the values.
                         let mut chunk = tx.write_chunk(max);
-                        let len = max.min(capacity - self.model.len());
+                        let len = if receiver_gone {
+                            0
+                        } else {
+                            max.min(capacity - self.model.len())
+                        };
                         prop_assert_eq!(chunk.len(), len);
                         prop_assert_eq!(chunk.is_empty(), len == 0);
                         let written = fill.min(len);
@@ -413,6 +426,9 @@ fn sequential_case(
         }
         if drop_receiver_at == Some(step) {
             harness.rx = None;
+            // std semantics: what is still buffered dies with the receiver, now.
+            let buffered: Vec<usize> = harness.model.drain(..).collect();
+            harness.maker.log.assert_gone(buffered)?;
         }
         harness.run(op)?;
     }
@@ -658,6 +674,8 @@ proptest! {
         drop_sender_at in prop::option::weighted(0.3, 0..MAX_OPS),
         drop_receiver_at in prop::option::weighted(0.3, 0..MAX_OPS),
     ) {
+        let case = (capacity, &ops, drop_sender_at, drop_receiver_at);
+        let _watchdog = watchdog("sequential_ops_match_the_model", &case);
         sequential_case(capacity, &ops, drop_sender_at, drop_receiver_at)?;
     }
 }
@@ -672,6 +690,8 @@ proptest! {
         producer_ops in prop::collection::vec(producer_op(), 0..MAX_OPS),
         consumer_ops in prop::collection::vec(consumer_op(), 0..MAX_OPS),
     ) {
+        let case = (capacity, &producer_ops, &consumer_ops);
+        let _watchdog = watchdog("threaded_ops_deliver_a_prefix_in_order", &case);
         threaded_case(capacity, &producer_ops, &consumer_ops)?;
     }
 }

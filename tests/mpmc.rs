@@ -117,6 +117,18 @@ fn capacity_too_large_is_an_error() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "Miri reports a huge allocation as resource exhaustion, not a failure"
+)]
+fn capacity_the_allocator_cannot_give_is_an_error() {
+    // Within `isize` (a stamp per slot: 2^62 bytes), but no machine has them: an `Err`.
+    let failed = CapacityError::AllocationFailed { requested: 1 << 59 };
+    assert_eq!(Queue::<()>::try_new(1 << 59).unwrap_err(), failed);
+    assert_eq!(try_channel::<()>(1 << 59).unwrap_err(), failed);
+}
+
+#[test]
 #[should_panic(expected = "is too large")]
 fn capacity_too_large_panics_in_channel() {
     let _ = channel::<u64>(usize::MAX);
@@ -665,6 +677,64 @@ fn concurrent_last_senders_drop_right_after_sending_loses_nothing() {
         senders.into_iter().for_each(|t| t.join().unwrap());
         assert_conserved_in_producer_order(&[receiver.join()], 2, 2);
     }
+}
+
+#[test]
+fn concurrent_sends_racing_the_last_receiver_drop_leave_nothing_buffered() {
+    let per_sender = scaled(500, 8);
+    for stop_after in [0, 1, per_sender / 2] {
+        let log = DropLog::new(2 * per_sender);
+        let (tx, rx) = channel(4);
+        // Each sender hands its endpoint back, so the values are checked while the senders
+        // live: the buffered ones must have died with the last receiver.
+        let senders: Vec<_> = (0..2)
+            .map(|sender| {
+                let (tx, log) = (tx.clone(), log.clone());
+                spawn_watched("sender", move || {
+                    let ids = sender * per_sender..(sender + 1) * per_sender;
+                    for id in ids.clone() {
+                        if tx.send(log.item(id)).is_err() {
+                            return (tx, ids.start..id + 1);
+                        }
+                    }
+                    (tx, ids)
+                })
+            })
+            .collect();
+        drop(tx);
+        let rx2 = rx.clone();
+        let receiver = spawn_watched("receiver", move || {
+            for _ in 0..stop_after {
+                rx.recv().unwrap();
+            }
+        });
+        drop(rx2);
+        receiver.join();
+        let senders: Vec<_> = senders.into_iter().map(|sender| sender.join()).collect();
+        for (tx, made) in &senders {
+            assert!(tx.is_empty() && tx.is_disconnected());
+            log.assert_dropped_once(made.clone());
+        }
+        drop(senders);
+    }
+}
+
+#[test]
+fn buffered_values_die_with_the_last_receiver() {
+    // The std pattern this is for: a request carries its reply sender, the server drops its
+    // receiver unread, and the client must see the disconnection at once, not wait forever.
+    let (req_tx, req_rx) = channel(4);
+    let (reply_tx, reply_rx) = channel::<u32>(1);
+    req_tx.send((1u32, reply_tx)).unwrap();
+    let req_rx2 = req_rx.clone();
+    drop(req_rx);
+    // Another receiver lives: the request is still there for it.
+    assert_eq!(req_tx.len(), 1);
+    assert_eq!(reply_rx.try_recv(), Err(TryRecvError::Empty));
+    drop(req_rx2);
+    let client = spawn_watched("client", move || reply_rx.recv());
+    assert_eq!(client.join(), Err(RecvError));
+    assert!(req_tx.is_empty());
 }
 
 #[test]

@@ -91,13 +91,9 @@ fn try_acquire_many_needs_all_permits_at_once() {
 }
 
 #[test]
-fn requests_above_the_total_fail_at_once() {
+fn requests_above_the_total_wait_and_only_above_the_maximum_fail() {
     let semaphore = Semaphore::new(2);
-    let too_large = AcquireError::TooLarge {
-        requested: 3,
-        total: 2,
-    };
-    assert_eq!(semaphore.acquire_many(3).unwrap_err(), too_large);
+    // The try_ forms never wait: above the current total they say so.
     assert_eq!(
         semaphore.try_acquire_many(3).unwrap_err(),
         TryAcquireError::TooLarge {
@@ -105,31 +101,69 @@ fn requests_above_the_total_fail_at_once() {
             total: 2
         }
     );
+    // A blocking request above the total waits (here, until its deadline).
     assert_eq!(
         semaphore
-            .acquire_many_timeout(3, Duration::from_secs(3600))
+            .acquire_many_timeout(3, Duration::from_millis(20))
+            .unwrap_err(),
+        AcquireTimeoutError::Timeout
+    );
+    // Above MAX_PERMITS no semaphore can ever grant it: at once, even without a deadline.
+    let max = Semaphore::MAX_PERMITS;
+    let too_large = AcquireError::TooLarge {
+        requested: max + 1,
+        max,
+    };
+    assert_eq!(semaphore.acquire_many(max + 1).unwrap_err(), too_large);
+    assert_eq!(
+        semaphore
+            .acquire_many_timeout(usize::MAX, Duration::from_secs(3600))
             .unwrap_err(),
         AcquireTimeoutError::TooLarge {
-            requested: 3,
-            total: 2
+            requested: usize::MAX,
+            max
         }
     );
     assert_eq!(
         too_large.to_string(),
-        "requested 3 permits from a semaphore with 2 in total"
+        format!(
+            "requested {} permits, more than any semaphore can have ({max})",
+            max + 1
+        )
     );
     assert_eq!(semaphore.available_permits(), 2);
 }
 
 #[test]
+fn a_closed_semaphore_reports_closed_whatever_the_request() {
+    let semaphore = Semaphore::new(2);
+    semaphore.close();
+    let max = Semaphore::MAX_PERMITS;
+    for n in [0, 1, 3, max, max + 1, usize::MAX] {
+        assert_eq!(semaphore.acquire_many(n).unwrap_err(), AcquireError::Closed);
+        assert_eq!(
+            semaphore.try_acquire_many(n).unwrap_err(),
+            TryAcquireError::Closed
+        );
+        assert_eq!(
+            semaphore
+                .acquire_many_timeout(n, Duration::from_secs(3600))
+                .unwrap_err(),
+            AcquireTimeoutError::Closed
+        );
+    }
+}
+
+#[test]
 fn zero_permits_wait_for_added_ones() {
     let semaphore = Arc::new(Semaphore::new(0));
-    assert!(matches!(
-        semaphore.acquire(),
-        Err(AcquireError::TooLarge { total: 0, .. })
-    ));
-    semaphore.add_permits(1);
-    let permit = semaphore.acquire().unwrap();
+    assert_eq!(
+        semaphore.try_acquire().unwrap_err(),
+        TryAcquireError::TooLarge {
+            requested: 1,
+            total: 0
+        }
+    );
     let acquired = Arc::new(AtomicBool::new(false));
     let waiter = {
         let (semaphore, acquired) = (semaphore.clone(), acquired.clone());
@@ -142,12 +176,25 @@ fn zero_permits_wait_for_added_ones() {
     thread::sleep(SETTLE);
     assert!(
         !acquired.load(Ordering::SeqCst),
-        "acquired a permit that was held"
+        "acquired from a semaphore with no permits"
     );
     semaphore.add_permits(1);
     assert_eq!(waiter.join(), Ok(1));
-    drop(permit);
-    assert_eq!(semaphore.available_permits(), 2);
+    assert_eq!(semaphore.available_permits(), 1);
+}
+
+#[test]
+fn a_wait_above_the_total_ends_with_close() {
+    let semaphore = Arc::new(Semaphore::new(0));
+    let waiter = {
+        let semaphore = semaphore.clone();
+        spawn_watched("waiter", move || {
+            semaphore.acquire_many(5).map(|p| p.count())
+        })
+    };
+    thread::sleep(SETTLE);
+    semaphore.close();
+    assert_eq!(waiter.join(), Err(AcquireError::Closed));
 }
 
 #[test]
@@ -193,13 +240,15 @@ fn forget_lowers_the_total() {
     semaphore.acquire_many(2).unwrap().forget();
     assert_eq!(semaphore.total_permits(), 1);
     assert_eq!(semaphore.available_permits(), 1);
-    assert!(matches!(
-        semaphore.acquire_many(2),
-        Err(AcquireError::TooLarge {
+    assert_eq!(
+        semaphore.try_acquire_many(2).unwrap_err(),
+        TryAcquireError::TooLarge {
             requested: 2,
             total: 1
-        })
-    ));
+        }
+    );
+    let waited = semaphore.acquire_many_timeout(2, Duration::ZERO);
+    assert_eq!(waited.unwrap_err(), AcquireTimeoutError::Timeout);
 }
 
 #[test]
@@ -354,27 +403,77 @@ fn close_fails_waiters_and_later_acquires() {
 }
 
 #[test]
-fn forgetting_below_a_queued_request_fails_it() {
+fn a_queued_request_above_the_total_keeps_its_place() {
     let semaphore = Arc::new(Semaphore::new(3));
     let first = semaphore.acquire().unwrap();
     let second = semaphore.acquire().unwrap();
-    let waiter = {
+    let large = {
         let semaphore = semaphore.clone();
-        spawn_watched("waiter", move || {
+        spawn_watched("large", move || {
             semaphore.acquire_many(3).map(|p| p.count())
         })
     };
     wait_until_queued(&semaphore);
+    // The total drops to 2, below the request: it waits on, at the front.
     first.forget();
-    assert_eq!(
-        waiter.join(),
-        Err(AcquireError::TooLarge {
-            requested: 3,
-            total: 2
-        })
-    );
+    let small = {
+        let semaphore = semaphore.clone();
+        spawn_watched("small", move || semaphore.acquire().map(|p| p.count()))
+    };
+    thread::sleep(SETTLE);
+    // One permit is free, but the small request queued behind the large one.
+    assert_eq!(semaphore.available_permits(), 1);
+    semaphore.add_permits(1);
     drop(second);
-    assert_eq!(semaphore.try_acquire_many(2).unwrap().count(), 2);
+    // Now 3 are free: the large request is served first, then the small one once it ends.
+    assert_eq!(large.join(), Ok(3));
+    assert_eq!(small.join(), Ok(1));
+    assert_eq!(semaphore.available_permits(), 3);
+}
+
+#[test]
+fn owned_permits_are_released_on_another_thread() {
+    fn is_static_send<T: Send + 'static>(_: &T) {}
+    let semaphore = Arc::new(Semaphore::new(2));
+    let permit = semaphore.clone().acquire_owned().unwrap();
+    is_static_send(&permit);
+    assert!(Arc::ptr_eq(permit.semaphore(), &semaphore));
+    let many = semaphore.clone().try_acquire_many_owned(1).unwrap();
+    assert_eq!(
+        semaphore.clone().try_acquire_owned().unwrap_err(),
+        TryAcquireError::NoPermits
+    );
+    assert_eq!(
+        semaphore
+            .clone()
+            .acquire_owned_timeout(Duration::ZERO)
+            .unwrap_err(),
+        AcquireTimeoutError::Timeout
+    );
+    let workers: Vec<_> = [permit, many]
+        .into_iter()
+        .map(|permit| spawn_watched("worker", move || drop(permit)))
+        .collect();
+    workers.into_iter().for_each(|worker| worker.join());
+    assert_eq!(semaphore.available_permits(), 2);
+    let both = semaphore.clone().acquire_many_owned(2).unwrap();
+    assert_eq!(both.count(), 2);
+    both.forget();
+    assert_eq!(semaphore.total_permits(), 0);
+    let waited = semaphore
+        .clone()
+        .acquire_many_owned_timeout(1, Duration::ZERO);
+    assert_eq!(waited.unwrap_err(), AcquireTimeoutError::Timeout);
+    semaphore.close();
+    assert_eq!(
+        semaphore.clone().acquire_owned().unwrap_err(),
+        AcquireError::Closed
+    );
+    assert_eq!(
+        Arc::strong_count(&semaphore),
+        1,
+        "a failed acquire kept its Arc"
+    );
 }
 
 #[test]

@@ -1,0 +1,67 @@
+//! Every public type is `UnwindSafe` and `RefUnwindSafe`, whatever its payload, as std's
+//! channel endpoints and crossbeam's `ArrayQueue` are: no invariant of verisync's is left broken
+//! by a panic that unwinds through one of its operations (a panicking `Drop` or `Clone` of a
+//! value, a panicking iterator fed to a batch, a panicking task), so
+//! `std::panic::catch_unwind(|| tx.send(1))` compiles.
+//!
+//! The checks are at compile time: this file only builds if every bound holds. The one test
+//! also runs the std idiom the bounds exist for.
+
+use std::panic::{RefUnwindSafe, UnwindSafe};
+
+use verisync::{bounded_log, error, errors, fanout, mpmc, semaphore, spsc};
+
+/// A payload that is neither `UnwindSafe` nor `RefUnwindSafe` (a closure with unique access to
+/// some state), so the bounds below cannot come from the payload's own.
+type Fragile = Box<dyn FnMut() + Send>;
+
+fn unwind_safe<T: UnwindSafe + RefUnwindSafe>() {}
+
+#[test]
+fn every_public_type_is_unwind_safe() {
+    unwind_safe::<spsc::Sender<Fragile>>();
+    unwind_safe::<spsc::Receiver<Fragile>>();
+    unwind_safe::<spsc::WriteChunk<'static, Fragile>>();
+    unwind_safe::<spsc::ReadChunk<'static, Fragile>>();
+    unwind_safe::<spsc::Iter<'static, Fragile>>();
+    unwind_safe::<spsc::TryIter<'static, Fragile>>();
+    unwind_safe::<spsc::IntoIter<Fragile>>();
+
+    unwind_safe::<mpmc::Queue<Fragile>>();
+    unwind_safe::<mpmc::Sender<Fragile>>();
+    unwind_safe::<mpmc::Receiver<Fragile>>();
+    unwind_safe::<mpmc::Iter<'static, Fragile>>();
+    unwind_safe::<mpmc::TryIter<'static, Fragile>>();
+    unwind_safe::<mpmc::IntoIter<Fragile>>();
+
+    unwind_safe::<bounded_log::BoundedLog<Fragile>>();
+    // Plain data, like `Vec<T>`: unwind-safe when its items are.
+    unwind_safe::<bounded_log::Read<u64>>();
+
+    unwind_safe::<semaphore::Semaphore>();
+    unwind_safe::<semaphore::Permit<'static>>();
+    // OWNED
+    unwind_safe::<semaphore::AcquireError>();
+    unwind_safe::<semaphore::TryAcquireError>();
+    unwind_safe::<semaphore::AcquireTimeoutError>();
+    unwind_safe::<semaphore::TooManyPermits>();
+
+    unwind_safe::<errors::ErrorCollector<Fragile>>();
+    // Plain data, like `Vec<E>`: unwind-safe when its errors are.
+    unwind_safe::<errors::Errors<String>>();
+
+    unwind_safe::<fanout::Group<'static, 'static, Fragile>>();
+
+    unwind_safe::<error::SendTimeoutError<u64>>();
+    unwind_safe::<error::CapacityError>();
+}
+
+#[test]
+fn a_send_compiles_and_runs_inside_catch_unwind() {
+    let (tx, rx) = mpmc::channel(1);
+    assert_eq!(std::panic::catch_unwind(|| tx.send(1)).ok(), Some(Ok(())));
+    assert_eq!(std::panic::catch_unwind(|| rx.recv()).ok(), Some(Ok(1)));
+    let (tx, rx) = spsc::channel(1);
+    assert_eq!(std::panic::catch_unwind(|| tx.send(1)).ok(), Some(Ok(())));
+    assert_eq!(std::panic::catch_unwind(|| rx.recv()).ok(), Some(Ok(1)));
+}
