@@ -199,13 +199,18 @@ impl<T> Shared<T> {
         }
 
         loop {
-            // Orders the other endpoint's last publish (or our own let-go) before the swap:
-            // with the fence after a let-go below, a failed swap means the drainer's second
-            // look at `tail` sees everything published before it.
+            // Orders the other endpoint's last publish (or our own let-go) before the attempt to
+            // take `draining`: with the fence after a let-go below, a failed attempt means the
+            // drainer's second look at `tail` sees everything published before it.
             fence(Ordering::SeqCst);
-            // Acquire: pairs with the Release let-go in `Drained::drop`, so the previous
-            // drainer's `head` and drops are visible to us.
-            if self.draining.swap(true, Ordering::Acquire) {
+            // Success Acquire: pairs with the Release let-go in `Drained::drop`, so the previous
+            // drainer's `head` and drops are visible to us. Failure Relaxed: we only leave. A
+            // failed attempt writes nothing, so it can never undo a let-go.
+            if self
+                .draining
+                .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+                .is_err()
+            {
                 return;
             }
             // Acquire: pairs with the Release stores of `head` (`Receiver::publish_head`, the

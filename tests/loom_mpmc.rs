@@ -251,7 +251,9 @@ fn channel_disconnect_drains_values_in_flight() {
 }
 
 /// A sender blocks in `send` on a full channel; the only receiver drops instead of receiving.
-/// The sender must wake up and get its value back; both values are dropped once.
+/// The sender must wake up. The drop frees the slot as it drops value 0, so the send either gets
+/// its value back or, overlapping the drop, succeeds and leaves its value to be dropped by the
+/// channel; either way both values are dropped once by the time both threads returned.
 #[test]
 fn channel_receiver_drop_wakes_a_blocked_sender() {
     explore("channel_receiver_drop_wakes_a_blocked_sender", 20, || {
@@ -265,12 +267,17 @@ fn channel_receiver_drop_wakes_a_blocked_sender() {
         .unwrap();
         let sender = {
             let drops = drops.clone();
-            thread::spawn(move || tx.send(Tracked { id: 1, drops }).unwrap_err().0.id)
+            thread::spawn(move || {
+                let sent = tx.send(Tracked { id: 1, drops });
+                (sent.map_err(|back| back.0.id), tx)
+            })
         };
         let receiver = thread::spawn(move || drop(rx));
         receiver.join().unwrap();
-        assert_eq!(sender.join().unwrap(), 1);
+        let (sent, tx) = sender.join().unwrap();
+        assert!(matches!(sent, Ok(()) | Err(1)), "{sent:?}");
         assert_each_dropped_once(&drops);
+        drop(tx);
     });
 }
 
@@ -302,4 +309,43 @@ fn channel_batches() {
         sorted.sort();
         assert_eq!(sorted, [0, 1, 2]);
     });
+}
+
+/// Two receivers drop while a sender is still sending: every value the sender offered must be
+/// dropped exactly once by the time all three have returned, while the sender still lives (the
+/// buffered ones die with the last receiver, std's semantics). A send may land just after the
+/// last drop looked at the queue, so the sender must then drop what it pushed itself.
+#[test]
+fn channel_last_receiver_drop_racing_sends_leaves_nothing_buffered() {
+    explore(
+        "channel_last_receiver_drop_racing_sends_leaves_nothing_buffered",
+        10,
+        || {
+            const VALUES: usize = 2;
+            let drops = drop_counters(VALUES);
+            let (tx, rx) = mpmc::channel::<Tracked>(2);
+            let counters = drops.clone();
+            let sender = thread::spawn(move || {
+                for id in 0..VALUES {
+                    let value = Tracked {
+                        id,
+                        drops: counters.clone(),
+                    };
+                    // Handed back values are dropped here; sent ones are the channel's.
+                    drop(tx.try_send(value));
+                }
+                tx
+            });
+            let rx2 = rx.clone();
+            let receivers = [
+                thread::spawn(move || drop(rx)),
+                thread::spawn(move || drop(rx2)),
+            ];
+            let tx = sender.join().unwrap();
+            receivers.into_iter().for_each(|r| r.join().unwrap());
+            assert_each_dropped_once(&drops);
+            assert!(tx.is_disconnected() && tx.is_empty());
+            drop(tx);
+        },
+    );
 }

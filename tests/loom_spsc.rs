@@ -197,3 +197,74 @@ fn disconnect_drains_blocking() {
         assert_eq!(consumer.join().unwrap(), [0, 1]);
     });
 }
+
+/// The receiver drops while the sender is still sending: every value the sender offered must
+/// be dropped exactly once by the time both have returned, while the sender still lives (the
+/// buffered ones die with the receiver, std's semantics). The sender's second value may find
+/// the receiver in the middle of dropping what it left, so both endpoints' drains race.
+#[test]
+fn receiver_drop_racing_sends_leaves_nothing_buffered() {
+    explore(
+        "receiver_drop_racing_sends_leaves_nothing_buffered",
+        10,
+        || {
+            const VALUES: usize = 2;
+            let drops = drop_counters(VALUES);
+            let (tx, rx) = spsc::channel::<Tracked>(2);
+            let counters = drops.clone();
+            let producer = thread::spawn(move || {
+                for id in 0..VALUES {
+                    let value = Tracked {
+                        id,
+                        drops: counters.clone(),
+                    };
+                    // Handed back values are dropped here; sent ones are the channel's.
+                    drop(tx.try_send(value));
+                }
+                tx
+            });
+            let consumer = thread::spawn(move || drop(rx));
+            let tx = producer.join().unwrap();
+            consumer.join().unwrap();
+            assert_each_dropped_once(&drops);
+            assert!(tx.is_disconnected());
+            drop(tx);
+        },
+    );
+}
+
+/// Chunks in both directions around a capacity-2 buffer: the producer writes three values in
+/// chunks of up to two, the consumer reads in chunks of up to two; FIFO, each value once.
+#[test]
+fn chunks_wrap_around() {
+    explore("chunks_wrap_around", 10, || {
+        const VALUES: usize = 3;
+        let (mut tx, mut rx) = spsc::channel::<usize>(2);
+        let producer = thread::spawn(move || {
+            let mut next = 0;
+            for _ in 0..RETRIES {
+                if next == VALUES {
+                    return;
+                }
+                let mut chunk = tx.write_chunk(2);
+                next += chunk.fill_from_iter(next..VALUES);
+                drop(chunk);
+                thread::yield_now();
+            }
+            panic!("the producer made no progress in {RETRIES} rounds");
+        });
+        let consumer = thread::spawn(move || {
+            let mut received = Vec::new();
+            for _ in 0..RETRIES {
+                if received.len() == VALUES {
+                    return received;
+                }
+                received.extend(rx.read_chunk(2));
+                thread::yield_now();
+            }
+            panic!("the consumer made no progress in {RETRIES} rounds");
+        });
+        producer.join().unwrap();
+        assert_eq!(consumer.join().unwrap(), (0..VALUES).collect::<Vec<_>>());
+    });
+}
