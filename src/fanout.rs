@@ -28,7 +28,8 @@
 //!   spawns runs the new task itself, right away: queueing it could deadlock once every worker
 //!   waits for a slot that only a worker can free. The limit still holds, because the task runs
 //!   on a thread that already counts as running one.
-//! - **Bad input.** A `limit` of 0 panics with a precise message.
+//! - **Bad input.** A `limit` of 0 or above [`MAX_LIMIT`] panics with a precise message of
+//!   this module's.
 //!
 //! # Examples
 //! ```
@@ -74,8 +75,9 @@ type Payload = Box<dyn Any + Send + 'static>;
 /// first error a task returned.
 ///
 /// # Panics
-/// If `limit` is 0; and with the payload of a panic of the closure or of a task, once every
-/// worker has stopped.
+/// If `limit` is 0, above [`MAX_LIMIT`], or too large for its task queue to be allocated
+/// (each with a message of this module's); and with the payload of a panic of the closure or
+/// of a task, once every worker has stopped.
 ///
 /// # Examples
 /// ```
@@ -193,6 +195,11 @@ where
         .collect())
 }
 
+/// The largest `limit` a group accepts: the most permits a
+/// [`Semaphore`](crate::semaphore::Semaphore) can hold. Each running task has a worker thread
+/// of its own, so the practical limit is far lower: what the system lets a process start.
+pub const MAX_LIMIT: usize = Semaphore::MAX_PERMITS;
+
 /// The most items [`map`] hands to a worker at once. It bounds how far `map` reads ahead of
 /// the finished items: at most `(limit + 1) * MAX_BATCH` items are pulled but not done.
 pub const MAX_BATCH: usize = 64;
@@ -261,6 +268,13 @@ where
     F: for<'scope> FnOnce(&'scope Group<'scope, 'env, E>) -> R,
 {
     assert!(limit != 0, "verisync::fanout: limit must be at least 1");
+    assert!(
+        limit <= MAX_LIMIT,
+        "verisync::fanout: a limit of {limit} is too large: at most {MAX_LIMIT}"
+    );
+    let (tasks, jobs) = mpmc::try_channel(limit).unwrap_or_else(|err| {
+        panic!("verisync::fanout: no room for the tasks of a limit of {limit}: {err}")
+    });
     let shared = Shared {
         cancelled: AtomicBool::new(false),
         slots: Semaphore::new(if cfg!(verisync_mutant = "fanout_extra_slot") {
@@ -275,7 +289,6 @@ where
         panic: Mutex::new(None),
         limit,
     };
-    let (tasks, jobs) = mpmc::channel(limit);
     let group = Group {
         shared: &shared,
         tasks,
@@ -377,7 +390,11 @@ impl<E> Shared<E> {
             Err(payload) => {
                 if !cfg!(verisync_mutant = "fanout_panic_not_resumed") {
                     let mut first = self.panic.lock().unwrap_or_else(|e| e.into_inner());
-                    first.get_or_insert(payload);
+                    if cfg!(verisync_mutant = "fanout_last_panic_wins") {
+                        *first = Some(payload);
+                    } else {
+                        first.get_or_insert(payload);
+                    }
                 }
                 self.cancel();
             }
@@ -508,6 +525,10 @@ impl<'scope, E> Group<'scope, '_, E> {
     {
         let queues_anywhere = cfg!(verisync_mutant = "fanout_nested_queues");
         if thread::current().id() != self.owner && !queues_anywhere {
+            if cfg!(verisync_mutant = "fanout_in_place_ignores_cancel") {
+                let _ = task();
+                return Ok(());
+            }
             self.shared.run_or_skip(erase(task));
             return Ok(());
         }

@@ -491,7 +491,9 @@ impl Semaphore {
         let mut queue = self.lock_queue();
         // Relaxed: `close` sets the flag before it takes this lock, so either we hold the lock
         // first and `close` drains us later, or its unlock ordered the flag before this load.
-        if self.state.load(Ordering::Relaxed) & CLOSED != 0 {
+        if self.state.load(Ordering::Relaxed) & CLOSED != 0
+            && !cfg!(verisync_mutant = "semaphore_enqueue_ignores_close")
+        {
             return Err(AcquireTimeoutError::Closed);
         }
         queue.push_back(waiter.clone());

@@ -379,6 +379,60 @@ fn cancel_skips_later_tasks_without_an_error() {
 }
 
 #[test]
+fn a_task_spawned_in_place_after_the_group_was_cancelled_does_not_run() {
+    let nested_ran = AtomicBool::new(false);
+    let result = scope(2, |group| {
+        let nested_ran = &nested_ran;
+        group.spawn(move || {
+            while !group.is_cancelled() {
+                thread::yield_now();
+            }
+            // From a task, so it would run in place, right away: it must be skipped.
+            group.spawn(move || {
+                nested_ran.store(true, Ordering::SeqCst);
+                Ok(())
+            });
+            Ok(())
+        });
+        group.spawn(|| Err::<(), _>("root"));
+    });
+    assert_eq!(result, Err("root"));
+    assert!(
+        !nested_ran.load(Ordering::SeqCst),
+        "a task spawned after the cancellation ran"
+    );
+}
+
+#[test]
+fn the_first_panic_is_resumed_not_a_later_one() {
+    let payload = panic::catch_unwind(AssertUnwindSafe(|| {
+        let _: Result<(), ()> = scope(2, |group| {
+            group.spawn(|| -> Result<(), ()> {
+                while !group.is_cancelled() {
+                    thread::yield_now();
+                }
+                panic!("second panic");
+            });
+            group.spawn(|| -> Result<(), ()> { panic!("first panic") });
+        });
+    }))
+    .unwrap_err();
+    assert_eq!(payload.downcast_ref::<&str>(), Some(&"first panic"));
+}
+
+#[test]
+fn a_limit_above_the_maximum_panics_with_fanouts_own_message() {
+    for limit in [usize::MAX, fanout::MAX_LIMIT + 1, fanout::MAX_LIMIT] {
+        let payload = panic::catch_unwind(|| {
+            let _: Result<(), ()> = fanout::scope(limit, |_| ());
+        })
+        .unwrap_err();
+        let message = payload.downcast_ref::<String>().unwrap();
+        assert!(message.starts_with("verisync::fanout: "), "{message}");
+    }
+}
+
+#[test]
 fn a_limit_of_zero_panics_with_a_precise_message() {
     let payload = panic::catch_unwind(|| {
         let _: Result<(), ()> = fanout::scope(0, |_| ());

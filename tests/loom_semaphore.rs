@@ -124,3 +124,30 @@ fn close_wakes_a_waiter() {
         assert_eq!(semaphore.available_permits(), 1);
     });
 }
+
+/// `close` races a thread that is just queueing for a permit that stays held throughout: the
+/// waiter must end with `Closed` (there is never a permit to give it), whichever of the two
+/// takes the queue lock first, and must never sleep forever.
+#[test]
+fn close_races_a_queueing_waiter_while_the_permit_stays_held() {
+    explore(
+        "close_races_a_queueing_waiter_while_the_permit_stays_held",
+        10,
+        || {
+            let semaphore = std::sync::Arc::new(Semaphore::new(1));
+            let held = semaphore.clone().acquire_owned().unwrap();
+            let waiter = {
+                let semaphore = semaphore.clone();
+                thread::spawn(move || semaphore.acquire().map(|p| p.count()))
+            };
+            let closer = {
+                let semaphore = semaphore.clone();
+                thread::spawn(move || semaphore.close())
+            };
+            closer.join().unwrap();
+            assert_eq!(waiter.join().unwrap(), Err(AcquireError::Closed));
+            drop(held);
+            assert_eq!(semaphore.available_permits(), 1);
+        },
+    );
+}

@@ -1,5 +1,6 @@
 //! shuttle schedules of the fan-out task group: a limit of 2 with six tasks that may fail,
-//! poll for cancellation or spawn from inside a task, and an ordered `map`.
+//! poll for cancellation or spawn from inside a task (a nested task spawned after the group
+//! was cancelled must not run), and an ordered `map`.
 //!
 //! shuttle controls every thread switch of the scope's own thread and of the workers (the
 //! crate's facade gives `fanout` shuttle's scoped threads under this feature) and reports a
@@ -78,7 +79,13 @@ fn group_with_random_failures() {
                         outcome
                     }
                     Role::Nest => {
-                        group.spawn(|| Ok::<_, String>(()));
+                        // Spawned from a task, the nested task runs in place, right away;
+                        // once the group is cancelled it must be skipped instead.
+                        let cancelled = group.is_cancelled();
+                        group.spawn(move || {
+                            assert!(!cancelled, "a task spawned after the cancellation ran");
+                            Ok::<_, String>(())
+                        });
                         Ok(())
                     }
                 };
