@@ -425,6 +425,11 @@ impl<T> BoundedLog<T> {
     /// The items returned are contiguous, from `seq + lost` to `next - 1`; the read stops
     /// before a push still in flight and at the newest item.
     ///
+    /// A `seq` ahead of the log (above [`total_pushed`](Self::total_pushed)) reads nothing
+    /// and returns `next == seq` with `lost == 0`: the cursor waits there for item `seq`. The
+    /// items numbered below `seq` were not asked for, so they are never counted as lost; loss
+    /// counts only items from `seq` on.
+    ///
     /// # Examples
     /// ```
     /// let log = verisync::bounded_log::BoundedLog::new(2);
@@ -437,6 +442,9 @@ impl<T> BoundedLog<T> {
     /// // "b" was evicted before this cursor got to it.
     /// let read = log.read_since(1);
     /// assert_eq!((read.items, read.next, read.lost), (vec!["c", "d"], 4, 1));
+    /// // Ahead of the log: nothing yet, and nothing lost.
+    /// let read = log.read_since(6);
+    /// assert_eq!((read.items, read.next, read.lost), (vec![], 6, 0));
     /// ```
     pub fn read_since(&self, seq: u64) -> Read<T>
     where

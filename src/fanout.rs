@@ -5,7 +5,7 @@
 //! (like [`std::thread::scope`]); [`map`] applies a function to every item of an iterator and
 //! returns the results in input order. Both run at most `limit` tasks at once, on `limit`
 //! worker threads started for the group (never a thread per task), which take the tasks from a
-//! verisync [`mpmc`](crate::mpmc) channel.
+//! verisync [`mpmc`] channel.
 //!
 //! # Guarantees
 //! - **Limit.** At most `limit` tasks run at once. [`spawn`](Group::spawn) waits while `limit`
@@ -17,7 +17,7 @@
 //!   [`is_cancelled`](Group::is_cancelled), and [`scope`] returns that first error, the root
 //!   cause, not an error a cancelled task returned after it.
 //!   [`scope_collecting`] instead keeps every error (in an
-//!   [`ErrorCollector`](crate::errors::ErrorCollector)) and cancels nothing.
+//!   [`ErrorCollector`]) and cancels nothing.
 //! - **Panics.** A panicking task cancels the group; once every worker has stopped, the panic
 //!   is resumed in the caller of [`scope`] (the first one, if several tasks panicked). A panic
 //!   of the scope closure itself cancels the group the same way and wins over task panics.
@@ -196,7 +196,7 @@ where
 }
 
 /// The largest `limit` a group accepts: the most permits a
-/// [`Semaphore`](crate::semaphore::Semaphore) can hold. Each running task has a worker thread
+/// [`Semaphore`] can hold. Each running task has a worker thread
 /// of its own, so the practical limit is far lower: what the system lets a process start.
 pub const MAX_LIMIT: usize = Semaphore::MAX_PERMITS;
 

@@ -309,6 +309,19 @@ fn read_since_a_future_sequence_number_waits_there() {
             lost: 0
         }
     );
+    // Items 1..=4 arrive, then 5 and 6: the cursor gets 5 and 6; the ones it skipped by
+    // asking for 5 are not losses.
+    (2..=7).for_each(|i| {
+        log.push(i);
+    });
+    assert_eq!(
+        log.read_since(5),
+        Read {
+            items: vec![6, 7],
+            next: 7,
+            lost: 0
+        }
+    );
 }
 
 #[test]

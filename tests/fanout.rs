@@ -279,6 +279,25 @@ fn concurrent_map_returns_results_in_input_order() {
 }
 
 #[test]
+fn map_keeps_input_order_when_a_later_item_finishes_first() {
+    // The first batches hold one item each, so items 0 and 1 run on the two workers at once;
+    // item 0 finishes only after item 1 has, so its batch comes back second.
+    let second_done = AtomicBool::new(false);
+    let results = map(0..4u32, 2, |n| {
+        if n == 0 {
+            while !second_done.load(Ordering::SeqCst) {
+                thread::yield_now();
+            }
+        }
+        if n == 1 {
+            second_done.store(true, Ordering::SeqCst);
+        }
+        Ok::<_, ()>(n * 10)
+    });
+    assert_eq!(results, Ok(vec![0, 10, 20, 30]));
+}
+
+#[test]
 fn concurrent_map_pulls_its_input_lazily() {
     let limit = 2;
     let pulled = AtomicUsize::new(0);

@@ -62,10 +62,14 @@ impl Drop for Item {
 #[derive(Debug, Clone, Copy)]
 enum Op {
     /// `count` pushes in a row.
-    Push { count: u64 },
+    Push {
+        count: u64,
+    },
     Snapshot,
     /// `read_since(total_pushed - back)`, saturating; some `back`s are in the future.
-    ReadSince { back: i64 },
+    ReadSince {
+        back: i64,
+    },
     Observe,
     Clear,
 }
@@ -112,7 +116,11 @@ impl Harness {
             }
             Op::Snapshot => {
                 let got: Vec<u64> = self.log.snapshot().iter().map(|item| item.id).collect();
-                assert!(got.iter().eq(self.model.iter()), "snapshot {got:?} != {:?}", self.model);
+                assert!(
+                    got.iter().eq(self.model.iter()),
+                    "snapshot {got:?} != {:?}",
+                    self.model
+                );
             }
             Op::ReadSince { back } => {
                 let from = self.total.saturating_add_signed(-back);
