@@ -27,6 +27,15 @@ pub const fn scaled(full: usize, miri: usize) -> usize {
     if cfg!(miri) { miri } else { full }
 }
 
+/// How long [`Watched::join`] waits: [`WATCHDOG`], unless `VERISYNC_WATCHDOG_SECS` says
+/// otherwise (`.ci/mutants` sets a few seconds, so that a seeded lost wake-up fails fast).
+fn join_limit() -> Duration {
+    std::env::var("VERISYNC_WATCHDOG_SECS")
+        .ok()
+        .and_then(|secs| secs.parse().ok())
+        .map_or(WATCHDOG, Duration::from_secs)
+}
+
 /// A helper thread whose result the test waits for at most [`WATCHDOG`].
 pub struct Watched<R> {
     name: &'static str,
@@ -56,7 +65,8 @@ impl<R> Watched<R> {
     /// The thread's result; fails the test if the thread does not finish within [`WATCHDOG`].
     #[track_caller]
     pub fn join(self) -> R {
-        match self.done.recv_timeout(WATCHDOG) {
+        let limit = join_limit();
+        match self.done.recv_timeout(limit) {
             Ok(result) => {
                 self.handle
                     .join()
@@ -64,7 +74,7 @@ impl<R> Watched<R> {
                 result.unwrap_or_else(|payload| panic::resume_unwind(payload))
             }
             Err(_) => panic!(
-                "thread `{}` did not finish within {WATCHDOG:?}: blocked forever (lost wake-up?)",
+                "thread `{}` did not finish within {limit:?}: blocked forever (lost wake-up?)",
                 self.name
             ),
         }
