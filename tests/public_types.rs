@@ -1,11 +1,12 @@
-//! Every public type is `UnwindSafe` and `RefUnwindSafe`, whatever its payload, as std's
+//! Properties every public type has. Each is `UnwindSafe` and `RefUnwindSafe`, whatever its payload, as std's
 //! channel endpoints and crossbeam's `ArrayQueue` are: no invariant of verisync's is left broken
 //! by a panic that unwinds through one of its operations (a panicking `Drop` or `Clone` of a
 //! value, a panicking iterator fed to a batch, a panicking task), so
 //! `std::panic::catch_unwind(|| tx.send(1))` compiles.
 //!
-//! The checks are at compile time: this file only builds if every bound holds. The one test
-//! also runs the std idiom the bounds exist for.
+//! The checks are at compile time: this file only builds if every bound holds. A test also
+//! runs the std idiom the bounds exist for, and one checks that the receiver iterators are
+//! `Debug` for any payload, as the endpoints are.
 
 use std::panic::{RefUnwindSafe, UnwindSafe};
 
@@ -54,6 +55,21 @@ fn every_public_type_is_unwind_safe() {
 
     unwind_safe::<error::SendTimeoutError<u64>>();
     unwind_safe::<error::CapacityError>();
+}
+
+/// Not a payload bound: the receivers are `Debug` for any `T`, and so are their iterators.
+struct NotDebug;
+
+#[test]
+fn receiver_iterators_are_debug_for_any_payload() {
+    let (_tx, rx) = spsc::channel::<NotDebug>(1);
+    assert!(format!("{:?}", rx.iter()).starts_with("Iter"));
+    assert!(format!("{:?}", rx.try_iter()).starts_with("TryIter"));
+    assert!(format!("{:?}", rx.into_iter()).starts_with("IntoIter"));
+    let (_tx, rx) = mpmc::channel::<NotDebug>(1);
+    assert!(format!("{:?}", rx.iter()).starts_with("Iter"));
+    assert!(format!("{:?}", rx.try_iter()).starts_with("TryIter"));
+    assert!(format!("{:?}", rx.into_iter()).starts_with("IntoIter"));
 }
 
 #[test]
