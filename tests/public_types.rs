@@ -1,5 +1,5 @@
-//! Properties every public type has. Each is `UnwindSafe` and `RefUnwindSafe`, whatever its payload, as std's
-//! channel endpoints and crossbeam's `ArrayQueue` are: no invariant of verisync's is left broken
+//! Properties every public type has. Each is `UnwindSafe` and `RefUnwindSafe`, whatever its
+//! payload, as std's channel endpoints and crossbeam's `ArrayQueue` are: no invariant of verisync's is left broken
 //! by a panic that unwinds through one of its operations (a panicking `Drop` or `Clone` of a
 //! value, a panicking iterator fed to a batch, a panicking task), so
 //! `std::panic::catch_unwind(|| tx.send(1))` compiles.
