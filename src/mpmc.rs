@@ -157,6 +157,12 @@ unsafe impl<T: Send> Sync for Queue<T> {}
 // batch's iterator) never leaves a slot or a cursor half-updated.
 impl<T> UnwindSafe for Queue<T> {}
 impl<T> RefUnwindSafe for Queue<T> {}
+// The endpoints add counts and wait queues, whose locks guard no user code: written out, so
+// that the bounds hold whichever backend's locks the facade provides.
+impl<T> UnwindSafe for Sender<T> {}
+impl<T> RefUnwindSafe for Sender<T> {}
+impl<T> UnwindSafe for Receiver<T> {}
+impl<T> RefUnwindSafe for Receiver<T> {}
 
 /// One end of the ring: producers claim at `tail` and wait for the consumers' `head`,
 /// consumers the other way round.
@@ -1234,8 +1240,12 @@ impl<T> Drop for Receiver<T> {
         }
         // The last receiver: what is buffered dies with it (std semantics). The heavy half of
         // the fence in `Shared::pushed`: a value pushed after this is dropped by its sender,
-        // one pushed before is popped here.
-        shared.receiver_waits.fence_before_recheck();
+        // one pushed before is popped here. Not needed (and the common case, so `membarrier`
+        // is not paid for it) once every sender is gone: nothing can be pushed any more, and
+        // the Acquire in `senders_gone` makes every earlier push visible to the pops below.
+        if !shared.senders_gone() {
+            shared.receiver_waits.fence_before_recheck();
+        }
         if !cfg!(verisync_mutant = "mpmc_disconnect_no_wake") {
             shared.sender_waits.notify_all();
         }

@@ -114,6 +114,12 @@ enum Outcome {
 /// Waiters whose wait ended under the queue lock, to be woken once it is released.
 type Woken = Vec<Arc<Waiter>>;
 
+// Unwind safety: no user code runs under the semaphore's locks, and every change to the state
+// word and the queue is complete before anything can panic. Written out, so that it holds
+// whichever backend's locks the facade provides.
+impl std::panic::UnwindSafe for Semaphore {}
+impl std::panic::RefUnwindSafe for Semaphore {}
+
 impl Semaphore {
     /// The largest number of permits a semaphore can hold.
     ///

@@ -164,12 +164,15 @@ impl<T> Shared<T> {
     }
 
     /// Marks this endpoint gone and wakes its peer, which may be parked waiting for it.
-    fn disconnect(&self, peer_waits: &WaitQueue) {
-        // Release: pairs with the Acquire load in `peer_is_gone`.
-        self.disconnected.store(true, Ordering::Release);
+    /// Returns whether the peer was gone already.
+    fn disconnect(&self, peer_waits: &WaitQueue) -> bool {
+        // Release: pairs with the Acquire load in `peer_is_gone`. Acquire: pairs with the
+        // peer's own swap here, so a peer that went first has all its stores visible to us.
+        let peer_gone = self.disconnected.swap(true, Ordering::AcqRel);
         if !cfg!(verisync_mutant = "spsc_disconnect_no_wake") {
             peer_waits.notify_all();
         }
+        peer_gone
     }
 }
 
@@ -632,7 +635,7 @@ impl<T> Sender<T> {
 
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
-        self.shared.disconnect(&self.shared.receiver_waits);
+        let _ = self.shared.disconnect(&self.shared.receiver_waits);
     }
 }
 
@@ -1044,10 +1047,14 @@ impl<T> Drop for Receiver<T> {
         // A leaked `ReadChunk` may have moved our position without publishing it; the values it
         // took must not be dropped again.
         self.publish_head();
-        self.shared.disconnect(&self.shared.sender_waits);
+        let sender_gone = self.shared.disconnect(&self.shared.sender_waits);
         // The heavy half of the fence in `Sender::publish`: a value published after this is
-        // dropped by the sender, one published before is seen by the drain below.
-        self.shared.receiver_waits.fence_before_recheck();
+        // dropped by the sender, one published before is seen by the drain below. Not needed
+        // (and the common case, so `membarrier` is not paid for it) once the sender is gone:
+        // nothing can be published any more, and the swap above saw its last `tail`.
+        if !sender_gone {
+            self.shared.receiver_waits.fence_before_recheck();
+        }
         self.shared.drop_abandoned();
     }
 }
