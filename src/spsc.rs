@@ -158,8 +158,9 @@ impl<T> RefUnwindSafe for ReadChunk<'_, T> {}
 
 impl<T> Shared<T> {
     fn peer_is_gone(&self) -> bool {
-        // Acquire: pairs with the Release store in the peer's `Drop`, so everything the peer
-        // published before dropping (its last `tail`, for the receiver) is visible after.
+        // Acquire: pairs with the Release half of the swap in the peer's `disconnect`, so
+        // everything the peer published before dropping (its last `tail`, for the receiver)
+        // is visible after.
         self.disconnected.load(Ordering::Acquire)
     }
 
@@ -174,9 +175,7 @@ impl<T> Shared<T> {
         }
         peer_gone
     }
-}
 
-impl<T> Shared<T> {
     /// Drops the values buffered after the receiver is gone, so that they die with it, as in
     /// std (a reply sender inside an unread request disconnects its client at once).
     ///
@@ -196,7 +195,7 @@ impl<T> Shared<T> {
                 // Release: pairs with the Acquire loads of `head` by the next drainer and by
                 // `Sender::load_head`, so our drops happen before those slots are reused.
                 self.shared.head.store(self.tail, Ordering::Release);
-                // Release: pairs with the Acquire swap that takes `draining` next.
+                // Release: pairs with the Acquire compare-exchange that takes `draining` next.
                 self.shared.draining.store(false, Ordering::Release);
             }
         }
