@@ -224,6 +224,25 @@ fn bad_permit_counts_are_errors_or_precise_panics() {
         "{message}"
     );
     let semaphore = Semaphore::new(max);
+    assert_eq!(
+        semaphore.available_permits(),
+        max,
+        "the maximum does not fit"
+    );
+    // Exactly the maximum is a request that can be granted one day: it waits, not fails.
+    assert_eq!(
+        semaphore.acquire_many(max).unwrap().count(),
+        max,
+        "a request of MAX_PERMITS was refused"
+    );
+    let held = semaphore.acquire_many(max).unwrap();
+    assert_eq!(
+        semaphore
+            .acquire_many_timeout(max, Duration::ZERO)
+            .unwrap_err(),
+        AcquireTimeoutError::Timeout
+    );
+    drop(held);
     let panic = std::panic::catch_unwind(|| semaphore.add_permits(1)).unwrap_err();
     let message = panic.downcast_ref::<String>().unwrap();
     assert!(message.contains("would exceed the maximum"), "{message}");
@@ -458,6 +477,7 @@ fn owned_permits_are_released_on_another_thread() {
     assert_eq!(semaphore.available_permits(), 2);
     let both = semaphore.clone().acquire_many_owned(2).unwrap();
     assert_eq!(both.count(), 2);
+    assert_eq!(format!("{both:?}"), "OwnedPermit { count: 2, .. }");
     both.forget();
     assert_eq!(semaphore.total_permits(), 0);
     let waited = semaphore
