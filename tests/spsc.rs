@@ -1199,8 +1199,11 @@ fn concurrent_receiver_drop_wakes_a_sender_blocked_in_send() {
     thread::sleep(SETTLE);
     drop(rx);
     let (result, tx) = sender.join();
-    assert_eq!(result, Err(SendError(2)));
+    // Woken, it hands its value back, unless it got into the slot the drop freed as it
+    // dropped value 1; then the sender itself dropped the value it published.
+    assert!(matches!(result, Ok(()) | Err(SendError(2))), "{result:?}");
     assert!(tx.is_disconnected());
+    assert_eq!(tx.slots(), 1, "a value outlived the receiver");
 }
 
 #[test]
@@ -1210,7 +1213,12 @@ fn concurrent_receiver_drop_wakes_a_sender_blocked_in_send_timeout() {
     let sender = spawn_watched("blocked sender", move || tx.send_timeout(2, WATCHDOG * 2));
     thread::sleep(SETTLE);
     drop(rx);
-    assert_eq!(sender.join(), Err(SendTimeoutError::Disconnected(2)));
+    // As above: woken, it hands its value back or sent into the slot the drop freed.
+    let result = sender.join();
+    assert!(
+        matches!(result, Ok(()) | Err(SendTimeoutError::Disconnected(2))),
+        "{result:?}"
+    );
 }
 
 #[test]
