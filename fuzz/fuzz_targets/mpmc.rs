@@ -241,8 +241,8 @@ impl Harness {
             Op::ObserveChannel => self.observe_channel(),
             Op::DropKept => self.kept.clear(),
         }
-        if self.senders.is_empty() && self.receivers.is_empty() {
-            // Every endpoint is gone: the buffer dropped whatever it still held.
+        if self.receivers.is_empty() {
+            // The last receiver is gone: what was buffered died with it (std semantics).
             self.channel_model.clear();
         }
         self.check_live();
