@@ -296,20 +296,22 @@ impl Semaphore {
     /// assert!(semaphore.try_acquire_many(3).is_ok());
     /// ```
     pub fn try_acquire_many(&self, n: usize) -> Result<Permit<'_>, TryAcquireError> {
-        if self.is_closed() {
-            return Err(TryAcquireError::Closed);
+        // `try_take` reports `Closed` before anything else; only a refusal is worth a look at
+        // the total, which the fast path need not load (free permits never exceed it).
+        match self.try_take(n) {
+            Ok(()) => Ok(Permit {
+                semaphore: self,
+                count: n,
+            }),
+            Err(TryAcquireError::NoPermits) => match self.total_permits() {
+                total if n > total => Err(TryAcquireError::TooLarge {
+                    requested: n,
+                    total,
+                }),
+                _ => Err(TryAcquireError::NoPermits),
+            },
+            Err(err) => Err(err),
         }
-        let total = self.total_permits();
-        if n > total {
-            return Err(TryAcquireError::TooLarge {
-                requested: n,
-                total,
-            });
-        }
-        self.try_take(n).map(|()| Permit {
-            semaphore: self,
-            count: n,
-        })
     }
 
     /// Adds `n` new permits, handing them to waiters first (oldest first).
