@@ -293,7 +293,7 @@ impl<T> BoundedLog<T> {
         let (mut hand, mut hand_seq) = (node, seq);
         // Relaxed: only the first expected value of the compare-and-swap below, which reads
         // the slot again; it is never dereferenced.
-        let mut current = slot.load(Ordering::Relaxed);
+        let mut expected = slot.load(Ordering::Relaxed);
         loop {
             // Success AcqRel. Release: publishes the entry of `hand` to readers, pairing with
             // their Acquire load of the slot. Acquire: pairs with the Release of the CAS that
@@ -304,12 +304,18 @@ impl<T> BoundedLog<T> {
             } else {
                 Ordering::AcqRel
             };
-            if let Err(actual) =
-                slot.compare_exchange_weak(current, hand, success, Ordering::Relaxed)
-            {
-                current = actual;
-                continue;
-            }
+            // The node we unlinked is the one the compare-and-swap returns, never `expected`:
+            // the two have the same address, but `expected` may be a node freed since then
+            // whose memory now holds a newer node (ABA), and only the returned pointer is
+            // derived from that newer node's allocation.
+            let current =
+                match slot.compare_exchange_weak(expected, hand, success, Ordering::Relaxed) {
+                    Ok(unlinked) => unlinked,
+                    Err(actual) => {
+                        expected = actual;
+                        continue;
+                    }
+                };
             if current.is_null() {
                 return;
             }
@@ -327,7 +333,7 @@ impl<T> BoundedLog<T> {
             }
             (hand, hand_seq) = (current, current_seq);
             // Relaxed: as above.
-            current = slot.load(Ordering::Relaxed);
+            expected = slot.load(Ordering::Relaxed);
         }
     }
 
@@ -678,6 +684,12 @@ pub struct Read<T> {
 /// which the Release push and Acquire take of the retired stack order after it) sees the
 /// reader's increment or a later value. Seeing the reader's half at 0 then means the reader's
 /// Release decrement came first, so its last read of the node happens before the free.
+///
+/// A writer pushing onto the retired stack is pinned too, though it reads no value: the head it
+/// links its node to may be taken by a collector in the meantime, and if that node could be
+/// freed and its memory reused for a newer node pushed in turn, the compare-and-swap would
+/// succeed (same address) and leave a link to the freed node (ABA). Pinned, the writer holds
+/// off the free of every head it loads, by the argument above.
 struct Reclaim<T> {
     /// Readers active: the low half counts those that joined parity 0, the high half parity 1
     /// (fewer than 2^32 readers at once, so the halves never carry into each other).
@@ -702,6 +714,9 @@ struct Batch<T> {
 struct Pin<'a, T> {
     reclaim: &'a Reclaim<T>,
     parity: usize,
+    /// Whether unpinning collects: readers do, a writer pushing onto the retired stack leaves
+    /// collecting to its own schedule (`COLLECT_EVERY`).
+    collects: bool,
 }
 
 impl<T> Drop for Pin<'_, T> {
@@ -711,7 +726,9 @@ impl<T> Drop for Pin<'_, T> {
         self.reclaim
             .pins
             .fetch_sub(PIN_UNIT[self.parity], Ordering::Release);
-        self.reclaim.collect();
+        if self.collects {
+            self.reclaim.collect();
+        }
     }
 }
 
@@ -729,8 +746,13 @@ impl<T> Reclaim<T> {
         }
     }
 
-    /// Announces a reader.
+    /// Announces a reader, who collects when it leaves.
     fn pin(&self) -> Pin<'_, T> {
+        self.pin_collecting(true)
+    }
+
+    /// Announces a reader that collects on leaving if `collects`.
+    fn pin_collecting(&self, collects: bool) -> Pin<'_, T> {
         // Relaxed: the parity only steers readers between the two counters; either is safe.
         let parity = self.parity.load(Ordering::Relaxed);
         // Relaxed: ordered before this reader's slot loads by the fence below.
@@ -741,6 +763,7 @@ impl<T> Reclaim<T> {
         Pin {
             reclaim: self,
             parity,
+            collects,
         }
     }
 
@@ -763,7 +786,11 @@ impl<T> Reclaim<T> {
             unsafe { free_node(node) };
             return false;
         }
-        // Relaxed: the compare-and-swap below re-reads the head.
+        // Pinned, no head we load is freed before our compare-and-swap (the type's
+        // documentation: ABA).
+        let _pinned = self.pin_collecting(false);
+        // Relaxed: the compare-and-swap below re-reads the head; the fence in `pin` orders
+        // this load after our announcement.
         let mut head = self.retired.load(Ordering::Relaxed);
         loop {
             // SAFETY: the node is unlinked and not yet on the stack: only we touch its link.
