@@ -55,13 +55,26 @@ pub(crate) const MODEL_CHECKED: bool = cfg!(any(verisync_loom, feature = "shuttl
 pub(crate) struct Backoff {
     #[cfg(not(any(verisync_loom, feature = "shuttle")))]
     inner: crossbeam_utils::Backoff,
+    /// Rounds waited so far: loom never reschedules a yielded thread before another one has
+    /// taken a step, so a wait that a correct program ends takes a handful of rounds, and one
+    /// that reaches [`LIVELOCK_ROUNDS`] waits for a step nobody will take. Failing it is how
+    /// the model reports that livelock: loom itself would explore the endless execution until
+    /// the machine runs out of memory.
+    #[cfg(verisync_loom)]
+    rounds: std::cell::Cell<usize>,
 }
+
+/// The rounds after which a loom model calls a wait a livelock (see `Backoff::rounds`).
+#[cfg(verisync_loom)]
+const LIVELOCK_ROUNDS: usize = 1_000;
 
 impl Backoff {
     pub(crate) fn new() -> Self {
         Self {
             #[cfg(not(any(verisync_loom, feature = "shuttle")))]
             inner: crossbeam_utils::Backoff::new(),
+            #[cfg(verisync_loom)]
+            rounds: std::cell::Cell::new(0),
         }
     }
 
@@ -70,7 +83,7 @@ impl Backoff {
         #[cfg(not(any(verisync_loom, feature = "shuttle")))]
         self.inner.spin();
         #[cfg(any(verisync_loom, feature = "shuttle"))]
-        yield_to_checker();
+        self.yield_to_checker();
     }
 
     /// Backs off while waiting for another thread to finish a step: spins, then yields the CPU,
@@ -79,18 +92,25 @@ impl Backoff {
         #[cfg(not(any(verisync_loom, feature = "shuttle")))]
         self.inner.snooze();
         #[cfg(any(verisync_loom, feature = "shuttle"))]
-        yield_to_checker();
+        self.yield_to_checker();
     }
-}
 
-#[cfg(verisync_loom)]
-fn yield_to_checker() {
-    loom::thread::yield_now();
-}
+    #[cfg(verisync_loom)]
+    fn yield_to_checker(&self) {
+        let rounds = self.rounds.get() + 1;
+        assert!(
+            rounds < LIVELOCK_ROUNDS,
+            "verisync under loom: a wait for another thread's step went {rounds} rounds \
+             without it (a livelock)"
+        );
+        self.rounds.set(rounds);
+        loom::thread::yield_now();
+    }
 
-#[cfg(all(feature = "shuttle", not(verisync_loom)))]
-fn yield_to_checker() {
-    shuttle::thread::yield_now();
+    #[cfg(all(feature = "shuttle", not(verisync_loom)))]
+    fn yield_to_checker(&self) {
+        shuttle::thread::yield_now();
+    }
 }
 
 /// `std::cell::UnsafeCell` with loom's access API (`with`, `with_mut`).

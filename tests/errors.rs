@@ -22,7 +22,9 @@ use verisync::errors::{ErrorCollector, Errors};
 
 #[test]
 fn reads_follow_push_order_across_segments() {
-    let count = scaled(5_000, 300);
+    // Natively past the twelfth segment (32 * (2^12 - 1) = 131,040 slots), so that a short
+    // segment table cannot pass.
+    let count = scaled(200_000, 300);
     let errors = ErrorCollector::new();
     for i in 0..count {
         errors.push(i);
@@ -90,6 +92,11 @@ fn joined_errors_are_an_error_with_access_to_each() {
     );
     let each: Vec<String> = joined.iter().map(|e| e.to_string()).collect();
     assert_eq!(each.len(), 2);
+    assert!(!joined.is_empty());
+    assert_eq!(
+        joined.clone_display().into_vec(),
+        ["first", each[1].as_str()]
+    );
     assert_eq!(joined.into_iter().count(), 2);
 }
 
