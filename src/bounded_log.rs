@@ -681,15 +681,24 @@ pub struct Read<T> {
 /// `SeqCst` fence. If a reader loaded a node before it was unlinked, the reader's fence precedes
 /// the unlinker's in the fence order, so any load of `pins` after a fence that follows the
 /// unlinker's fence (the unlinker's own check; a collector's checks after taking the batch,
-/// which the Release push and Acquire take of the retired stack order after it) sees the
-/// reader's increment or a later value. Seeing the reader's half at 0 then means the reader's
-/// Release decrement came first, so its last read of the node happens before the free.
+/// ordered after it as shown next) sees the reader's increment or a later value. Seeing the
+/// reader's half at 0 then means the reader's Release decrement came first, so its last read
+/// of the node happens before the free.
 ///
-/// A writer pushing onto the retired stack is pinned too, though it reads no value: the head it
-/// links its node to may be taken by a collector in the meantime, and if that node could be
-/// freed and its memory reused for a newer node pushed in turn, the compare-and-swap would
-/// succeed (same address) and leave a link to the freed node (ABA). Pinned, the writer holds
-/// off the free of every head it loads, by the argument above.
+/// A writer pushing onto the retired stack is pinned while it pushes, though it reads no value.
+/// First, the head it links its node to may be taken by a collector in the meantime; if that
+/// node could be freed and its memory reused for a newer node pushed in turn, the
+/// compare-and-swap would succeed (same address) and leave a link to the freed node (ABA).
+/// Pinned, the writer holds off the free of every head it loads, by the argument above.
+/// Second, the pin orders the collector after the writer, so the push and the take of the
+/// stack need no ordering of their own: a collector that took the writer's node took it with
+/// a swap followed by its fence `C`, and the writer's compare-and-swap, which follows its pin
+/// fence `W`, did not read that swap's null, so `W` precedes `C` in the fence order (were `C`
+/// first, the compare-and-swap would see the swap or later). The unlinker's fence precedes
+/// `W` (same thread), so the collector's checks follow it, as the reader argument needs; and
+/// every check after `C` sees the writer's pin, so the batch is freed only once a check saw
+/// its half at 0, after the writer's Release unpin: the node's link, written while pinned,
+/// happens before the collector reads it.
 struct Reclaim<T> {
     /// Readers active: the low half counts those that joined parity 0, the high half parity 1
     /// (fewer than 2^32 readers at once, so the halves never carry into each other).
@@ -795,12 +804,13 @@ impl<T> Reclaim<T> {
         loop {
             // SAFETY: the node is unlinked and not yet on the stack: only we touch its link.
             unsafe { link(node, head) };
-            // Release: pairs with the Acquire swap in `collect_step`, which then sees the link
-            // and orders its checks after our fence. Failure Relaxed: only a new head.
+            // Relaxed: our pin, not this push, orders the collector that takes the node after
+            // our link and our unlink fence (the type's documentation). Failure Relaxed: only a
+            // new head.
             match self.retired.compare_exchange_weak(
                 head,
                 node,
-                Ordering::Release,
+                Ordering::Relaxed,
                 Ordering::Relaxed,
             ) {
                 Ok(_) => return true,
@@ -843,8 +853,10 @@ impl<T> Reclaim<T> {
     /// parity if that helps a counter drain. Returns the batch if it may be freed now.
     fn collect_step(&self, batch: &mut Batch<T>) -> *mut Node<T> {
         if batch.nodes.is_null() {
-            // Acquire: pairs with the Release pushes in `retire`.
-            batch.nodes = self.retired.swap(ptr::null_mut(), Ordering::Acquire);
+            // Relaxed: the pushers' pins order the nodes' links and unlink fences before our
+            // checks below, which free nothing until each pusher has unpinned (the type's
+            // documentation).
+            batch.nodes = self.retired.swap(ptr::null_mut(), Ordering::Relaxed);
             if batch.nodes.is_null() {
                 return ptr::null_mut();
             }
