@@ -731,8 +731,10 @@ struct Shared<T> {
 
 impl<T> Shared<T> {
     fn receivers_gone(&self) -> bool {
-        // Acquire: pairs with the Release decrement in `Receiver::drop`.
-        self.receivers.load(Ordering::Acquire) == 0
+        // Relaxed: the count publishes nothing. A sender that sees it at zero only hands its
+        // value back, or pops what is left, and every pop reads the values through the slots'
+        // own stamps (Acquire), whoever pushed them; nothing the receivers wrote is read.
+        self.receivers.load(Ordering::Relaxed) == 0
     }
 
     /// Called after every push: the light half of the fence that the last `Receiver::drop`
@@ -1234,8 +1236,9 @@ impl<T> Clone for Receiver<T> {
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
         let shared = &*self.shared;
-        // Release: pairs with the Acquire load in `receivers_gone`.
-        if shared.receivers.fetch_sub(1, Ordering::Release) != 1 {
+        // Relaxed: `receivers_gone` reads nothing through the count (see there); the last
+        // drop's own pops below, and the senders' after they see zero, go through the slots.
+        if shared.receivers.fetch_sub(1, Ordering::Relaxed) != 1 {
             return;
         }
         // The last receiver: what is buffered dies with it (std semantics). The heavy half of

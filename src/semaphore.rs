@@ -382,9 +382,11 @@ impl Semaphore {
     /// assert_eq!(semaphore.acquire().unwrap_err(), AcquireError::Closed);
     /// ```
     pub fn close(&self) {
-        // AcqRel: the flag is read by every acquire's compare-and-swap on the same word; a
-        // waiter that queues after this sees it under the lock taken below.
-        self.state.fetch_or(CLOSED, Ordering::AcqRel);
+        // Relaxed: the flag publishes nothing but itself. Every acquire reads it from the same
+        // word, in that word's modification order, and only fails on it; a waiter already
+        // queued, or queueing after this, is failed under the queue lock taken below, which
+        // orders the rest.
+        self.state.fetch_or(CLOSED, Ordering::Relaxed);
         let mut queue = self.lock_queue();
         let mut woken = Woken::new();
         while let Some(waiter) = queue.pop_front() {
