@@ -719,7 +719,8 @@ struct Batch<T> {
     idle_seen: [bool; 2],
 }
 
-/// A reader's announcement: while it lives, no node the reader loads is freed.
+/// A reader's (or a retiring writer's) announcement: while it lives, no node the thread loads
+/// is freed.
 struct Pin<'a, T> {
     reclaim: &'a Reclaim<T>,
     parity: usize,
@@ -798,7 +799,7 @@ impl<T> Reclaim<T> {
         // Pinned, no head we load is freed before our compare-and-swap (the type's
         // documentation: ABA).
         let _pinned = self.pin_collecting(false);
-        // Relaxed: the compare-and-swap below re-reads the head; the fence in `pin` orders
+        // Relaxed: the compare-and-swap below re-reads the head; the fence in `pin_collecting` orders
         // this load after our announcement.
         let mut head = self.retired.load(Ordering::Relaxed);
         loop {
