@@ -328,7 +328,7 @@ impl<T> BoundedLog<T> {
             }
             // A push one lap ahead installed first: this push was lapped. Put the newer node
             // back; whatever we displace then (normally our own node) is retired in turn.
-            if hand == node {
+            if hand == node && !cfg!(verisync_mutant = "bounded_log_lapped_uncounted") {
                 self.lapped.fetch_add(1, Ordering::Relaxed);
             }
             (hand, hand_seq) = (current, current_seq);

@@ -352,14 +352,20 @@ fn start_workers<'threads, E: Send>(
 
 impl<E> Shared<E> {
     fn is_cancelled(&self) -> bool {
-        // Acquire: pairs with the Release store in `cancel`, so a task that sees the flag
-        // also sees the root error recorded before it.
+        // Acquire: pairs with the Release store in `cancel`, so whoever sees the flag also
+        // sees everything the canceller did before it (the guarantee `Group::is_cancelled`
+        // documents).
         self.cancelled.load(Ordering::Acquire)
     }
 
     fn cancel(&self) {
+        let order = if cfg!(verisync_mutant = "fanout_relaxed_cancel") {
+            Ordering::Relaxed
+        } else {
+            Ordering::Release
+        };
         // Release: see `is_cancelled`.
-        self.cancelled.store(true, Ordering::Release);
+        self.cancelled.store(true, order);
     }
 
     /// Runs `task` unless the group is cancelled (then only drops it), recording its error
@@ -403,9 +409,12 @@ impl<E> Shared<E> {
 
     /// Counts a queued task as done and wakes the thread ending the group if it was the last.
     fn finish_one(&self) {
-        // Release: pairs with the Acquire load in `Group::stop_workers`, which then sees
-        // everything the task did.
-        self.pending.fetch_sub(1, Ordering::Release);
+        // Relaxed: this publishes nothing. The thread ending the group reads nothing a task
+        // wrote between `stop_workers` and the join of the workers (it only sends them the
+        // stop jobs), and that join orders everything the tasks did before whatever follows;
+        // that no decrement is missed by a sleeping `stop_workers` is the fences' business
+        // in `WaitQueue` (a notifier's progress needs only be a coherent write).
+        self.pending.fetch_sub(1, Ordering::Relaxed);
         self.drained.notify_all();
     }
 }
@@ -467,7 +476,9 @@ impl<'scope, E> Group<'scope, '_, E> {
     }
 
     /// Whether the group was cancelled (by an error, a panic or [`cancel`](Self::cancel)).
-    /// Long tasks poll it to stop early.
+    /// Long tasks poll it to stop early. Whoever sees `true` also sees everything the task
+    /// that failed (or the caller of [`cancel`](Group::cancel)) did before cancelling, as
+    /// after acquiring a lock it released.
     ///
     /// # Examples
     /// ```
@@ -559,8 +570,9 @@ impl<'scope, E> Group<'scope, '_, E> {
     /// Waits until every queued task is done, then stops the workers.
     fn stop_workers(&self) {
         self.shared.drained.wait_until(None, || {
-            // Acquire: pairs with the Release decrement in `finish_one`.
-            (self.shared.pending.load(Ordering::Acquire) == 0).then_some(())
+            // Relaxed: see `finish_one`; the workers are joined before anything reads what
+            // the tasks wrote.
+            (self.shared.pending.load(Ordering::Relaxed) == 0).then_some(())
         });
         for _ in 0..self.shared.limit {
             // Every worker is alive until it takes one of these.

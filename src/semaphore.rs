@@ -581,8 +581,15 @@ impl Semaphore {
             }
         }
         let mut queue = self.lock_queue();
-        // Release: pairs with the Acquire in `grant_in_order` or `try_take`.
-        self.state.fetch_add(n << PERMIT_SHIFT, Ordering::Release);
+        let order = if cfg!(verisync_mutant = "semaphore_relaxed_locked_release") {
+            Ordering::Relaxed
+        } else {
+            Ordering::Release
+        };
+        // Release: pairs with the Acquire of the `try_take` that takes these permits once the
+        // queue has emptied (a waiter served meanwhile by another releaser leaves them free),
+        // or with the one in `take_for_waiter` (there the queue lock orders us anyway).
+        self.state.fetch_add(n << PERMIT_SHIFT, order);
         let woken = self.grant_in_order(&mut queue);
         drop(queue);
         wake(woken);
@@ -632,9 +639,14 @@ impl Semaphore {
 
     /// Clears `QUEUED` (caller holds the queue lock and the queue is empty).
     fn clear_queued(&self) {
-        // Release: releasers that then take the fast path (Relaxed load) only add permits;
-        // the bit's value is all they need, and every change to it happens under the lock.
-        self.state.fetch_and(!QUEUED, Ordering::Release);
+        // Relaxed: this publishes nothing. Every permit left in the word was there from the
+        // start or put there by the Release read-modify-write of a `release`, and every change
+        // to the word is a read-modify-write, this one too, so it continues those releases'
+        // release sequences: a `try_take` whose Acquire reads our value (or a later one) still
+        // synchronizes with every releaser of the permits it takes. Whoever only looks at the
+        // bit (releasers choosing a path, `try_take` refusing while it is set) needs its value
+        // alone, and every change to it happens under the queue lock.
+        self.state.fetch_and(!QUEUED, Ordering::Relaxed);
     }
 
     /// Lowers the total by permits that a holder keeps for good. Nobody waiting can be served

@@ -167,9 +167,16 @@ impl<T> Shared<T> {
     /// Marks this endpoint gone and wakes its peer, which may be parked waiting for it.
     /// Returns whether the peer was gone already.
     fn disconnect(&self, peer_waits: &WaitQueue) -> bool {
-        // Release: pairs with the Acquire load in `peer_is_gone`. Acquire: pairs with the
-        // peer's own swap here, so a peer that went first has all its stores visible to us.
-        let peer_gone = self.disconnected.swap(true, Ordering::AcqRel);
+        // Release: pairs with the Acquire load in `peer_is_gone`: a receiver that sees the
+        // sender gone also sees its last `tail` (so it reports `Disconnected` only once every
+        // value is received), and a sender that sees the receiver gone also sees its last
+        // `head` (so its drain never drops a value the receiver took). Not Acquire: the one
+        // caller that reads the result, `Receiver::drop`, only uses it to skip a fence, and if
+        // its drain below then reads a stale `tail`, the values after it are dropped with the
+        // `Arc` by whichever endpoint lets go last, inside the sender's drop that is still
+        // running; a thread that knows the sender's drop has returned also knows its last
+        // `tail` and its `Arc` decrement, so the drain or the `Arc` sees every value.
+        let peer_gone = self.disconnected.swap(true, Ordering::Release);
         if !cfg!(verisync_mutant = "spsc_disconnect_no_wake") {
             peer_waits.notify_all();
         }
@@ -215,9 +222,13 @@ impl<T> Shared<T> {
             {
                 return;
             }
-            // Acquire: pairs with the Release stores of `head` (`Receiver::publish_head`, the
-            // previous drain) and of `tail` (`Sender::publish`), so we drop what is really left.
-            let head = self.head.load(Ordering::Acquire);
+            // Relaxed: we see the last `head` already. The receiver wrote it itself, or a drainer
+            // before us did (our Acquire on `draining` pairs with its let-go), or, for the
+            // sender, the receiver published it before its swap in `disconnect`, which the
+            // Acquire in `peer_is_gone` that sent us here pairs with.
+            let head = self.head.load(Ordering::Relaxed);
+            // Acquire: pairs with the Release store of `tail` in `Sender::publish`, so the values
+            // we drop are fully written.
             let tail = self.tail.load(Ordering::Acquire);
             let drained = Drained { shared: self, tail };
             drop_values(self.buffer.0, head, tail);

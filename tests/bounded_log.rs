@@ -20,11 +20,11 @@ mod behaviour;
 mod log_window;
 
 use std::panic::{self, AssertUnwindSafe};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, Weak};
 use std::thread;
 
-use behaviour::scaled;
+use behaviour::{WATCHDOG, scaled, spawn_watched};
 use log_window::Pushed;
 use verisync::bounded_log::{BoundedLog, CapacityError, Read};
 
@@ -495,58 +495,233 @@ fn a_panicking_drop_on_eviction_propagates_from_push() {
     assert_eq!(drops.load(Ordering::SeqCst), 2);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Pushes and reads from inside a read (deterministic overlap)
+// ---------------------------------------------------------------------------------------------
+
+thread_local! {
+    /// What the next clones of a `Hooked` run, one each, oldest first.
+    static ON_CLONE: std::cell::RefCell<std::collections::VecDeque<Box<dyn FnOnce()>>> =
+        Default::default();
+}
+
+/// Has the next `Hooked` clone on this thread run `hook` (a push or a read of the log being
+/// read, so that they happen at a chosen point inside the read).
+fn on_clone(hook: impl FnOnce() + 'static) {
+    ON_CLONE.with(|hooks| hooks.borrow_mut().push_back(Box::new(hook)));
+}
+
+/// An `Item` whose clone first runs the next hook queued by `on_clone`, then checks that the
+/// value it clones is still alive: a value freed under its reader is caught as a drop counted
+/// while the reader still clones it.
+struct Hooked(Item);
+
+impl Clone for Hooked {
+    fn clone(&self) -> Self {
+        let (id, drops) = (self.0.id, self.0.drops.clone());
+        let hook = ON_CLONE.with(|hooks| hooks.borrow_mut().pop_front());
+        if let Some(hook) = hook {
+            hook();
+        }
+        assert_eq!(
+            drops.count(id),
+            0,
+            "value {id} was dropped while a reader cloned it"
+        );
+        Hooked(self.0.clone())
+    }
+}
+
+fn hooked_ids(items: &[Hooked]) -> Vec<usize> {
+    items.iter().map(|hooked| hooked.0.id).collect()
+}
+
+/// A log of `Hooked` values `0..initial` out of `drops`.
+fn hooked_log(capacity: usize, initial: usize, drops: &Drops) -> Arc<BoundedLog<Hooked>> {
+    let log = Arc::new(BoundedLog::new(capacity));
+    for id in 0..initial {
+        log.push(Hooked(drops.item(id)));
+    }
+    log
+}
+
+/// Has the next clone push the values `ids` into `log`.
+fn push_on_clone(log: &Arc<BoundedLog<Hooked>>, drops: &Drops, ids: std::ops::Range<usize>) {
+    let (log, drops) = (log.clone(), drops.clone());
+    on_clone(move || {
+        for id in ids {
+            log.push(Hooked(drops.item(id)));
+        }
+    });
+}
+
 /// Values evicted while a reader is pinned wait for it and are still dropped exactly once.
 #[test]
 fn values_evicted_during_a_read_are_dropped_after_it() {
-    /// Clones push one more value into the log they are read from, if one is left to push.
-    struct Pushy {
-        item: Item,
-        log: Weak<BoundedLog<Pushy>>,
-        pending: Arc<Mutex<Vec<Item>>>,
+    let drops = Drops::new(6);
+    let log = hooked_log(2, 2, &drops);
+    // Each of the next four clones pushes a value.
+    for id in 2..6 {
+        push_on_clone(&log, &drops, id..id + 1);
     }
-    impl Clone for Pushy {
-        fn clone(&self) -> Self {
-            let next = self.pending.lock().unwrap().pop();
-            if let (Some(item), Some(log)) = (next, self.log.upgrade()) {
-                log.push(Pushy {
-                    item,
-                    log: self.log.clone(),
-                    pending: self.pending.clone(),
-                });
-            }
-            Pushy {
-                item: self.item.clone(),
-                log: self.log.clone(),
-                pending: self.pending.clone(),
-            }
-        }
-    }
-
-    let drops = Drops::new(8);
-    let pending = Arc::new(Mutex::new((2..8).rev().map(|id| drops.item(id)).collect()));
-    let log = Arc::new(BoundedLog::new(2));
-    for id in 0..2 {
-        log.push(Pushy {
-            item: drops.item(id),
-            log: Arc::downgrade(&log),
-            pending: pending.clone(),
-        });
-    }
-    // Each clone pushes a value, so both items are evicted while the snapshot copies them:
-    // it must not return them.
+    // Both items are evicted while the snapshot copies them: it must not return them.
     assert!(log.snapshot().is_empty());
     // A cursor keeps what it read, evicted since or not.
     let read = log.read_since(0);
-    assert_eq!(
-        read.items.iter().map(|p| p.item.id).collect::<Vec<_>>(),
-        [2, 3]
-    );
+    assert_eq!(hooked_ids(&read.items), [2, 3]);
     assert_eq!((read.next, read.lost), (4, 2));
     drop(read);
     drop(log);
-    // Items 6 and 7 were never pushed: they go with the list.
-    drop(pending);
-    drops.assert_dropped_once(0..8);
+    drops.assert_dropped_once(0..6);
+}
+
+/// A read that evicts the value it is cloning (a push from inside the clone) frees it on its
+/// way out: the only reader collects as it leaves, round after round.
+#[test]
+fn a_value_evicted_during_a_read_is_freed_when_the_reader_leaves() {
+    let drops = Drops::new(4);
+    let log = hooked_log(2, 2, &drops);
+    for round in 0..2 {
+        push_on_clone(&log, &drops, 2 + round..3 + round);
+        // Value `round` is evicted while cloned, so the snapshot leaves it out.
+        assert_eq!(hooked_ids(&log.snapshot()), [round + 1]);
+        assert_eq!(
+            drops.count(round),
+            1,
+            "value {round} outlived its last reader"
+        );
+    }
+    drop(log);
+    drops.assert_dropped_once(0..4);
+}
+
+/// Items evicted in the middle of a snapshot's copy: it restarts after the last one evicted
+/// and returns the run behind it.
+#[test]
+fn a_snapshot_restarts_after_items_evicted_while_it_copies() {
+    let drops = Drops::new(6);
+    let log = hooked_log(4, 4, &drops);
+    // Cloning item 0 pushes 4 and 5, which evict 0 and 1.
+    push_on_clone(&log, &drops, 4..6);
+    assert_eq!(hooked_ids(&log.snapshot()), [2, 3]);
+    drops.assert_dropped_once(0..2);
+    drop(log);
+    drops.assert_dropped_once(0..6);
+}
+
+/// A cursor hands out the run it read before an eviction and counts the loss next time, never
+/// skipping over the evicted items within one read.
+#[test]
+fn a_cursor_stops_at_an_item_evicted_after_its_first() {
+    let drops = Drops::new(7);
+    let log = hooked_log(4, 4, &drops);
+    // Cloning item 0 pushes 4, 5 and 6, which evict 0, 1 and 2.
+    push_on_clone(&log, &drops, 4..7);
+    let read = log.read_since(0);
+    assert_eq!(hooked_ids(&read.items), [0]);
+    assert_eq!((read.next, read.lost), (1, 0));
+    let read = log.read_since(read.next);
+    assert_eq!(hooked_ids(&read.items), [3, 4, 5, 6]);
+    assert_eq!((read.next, read.lost), (7, 2));
+}
+
+/// Readers of both parities hold off the free of what they may be cloning: a read nested in a
+/// clone makes a collector flip the parity while the outer reader is pinned, so the next read
+/// joins the other counter; the value it is cloning, evicted meanwhile, must wait for it. A
+/// node still waiting when the log drops is freed with it.
+#[test]
+fn readers_of_either_parity_hold_off_the_free_of_what_they_clone() {
+    let drops = Drops::new(4);
+    let log = hooked_log(2, 2, &drops);
+    // First read: cloning 0 pushes 2 (0 waits for this reader), then reads the log again; the
+    // inner reader, leaving, takes 0 into a batch, finds the outer reader pinned and flips.
+    {
+        let (inner_log, inner_drops) = (log.clone(), drops.clone());
+        on_clone(move || {
+            inner_log.push(Hooked(inner_drops.item(2)));
+            assert_eq!(hooked_ids(&inner_log.snapshot()), [1, 2]);
+        });
+    }
+    assert_eq!(hooked_ids(&log.snapshot()), [1]);
+    // Second read, now in the other parity: cloning 1 pushes 3, which evicts 1; the clone's
+    // check fails if 1 was freed under it.
+    push_on_clone(&log, &drops, 3..4);
+    assert_eq!(hooked_ids(&log.snapshot()), [2]);
+    drop(log);
+    drops.assert_dropped_once(0..4);
+}
+
+/// A reader thread stopped inside its first clone until the test lets it go on.
+struct HeldReader {
+    resume: std::sync::mpsc::Sender<()>,
+    reader: behaviour::Watched<Vec<usize>>,
+}
+
+impl HeldReader {
+    /// Starts a snapshot of `log` on a new thread and returns once it is inside its first clone.
+    fn start(name: &'static str, log: &Arc<BoundedLog<Hooked>>) -> Self {
+        let (started_tx, started) = std::sync::mpsc::channel();
+        let (resume, resumed) = std::sync::mpsc::channel::<()>();
+        let log = log.clone();
+        let reader = spawn_watched(name, move || {
+            on_clone(move || {
+                started_tx.send(()).unwrap();
+                // An error means the test gave up: go on, so the thread ends.
+                let _ = resumed.recv();
+            });
+            hooked_ids(&log.snapshot())
+        });
+        started
+            .recv_timeout(WATCHDOG)
+            .expect("the reader never got to its first clone");
+        Self { resume, reader }
+    }
+
+    /// Lets the reader finish and returns the ids it copied.
+    fn finish(self) -> Vec<usize> {
+        self.resume.send(()).unwrap();
+        self.reader.join()
+    }
+}
+
+/// Readers that overlap in a chain, each starting before the one before it leaves, do not
+/// postpone freeing: a collector that finds a pin counter busy sends new readers to the other
+/// one, so what a reader held off is freed soon after it leaves, while later readers still read
+/// (here at the first collection after that). Two rounds, so the parity flips both ways.
+#[test]
+fn overlapping_readers_do_not_postpone_freeing() {
+    let drops = Drops::new(5);
+    let log = hooked_log(2, 2, &drops);
+    // Reader 1 holds 0 while 2 evicts it; our snapshot, leaving, takes 0 into a batch, finds
+    // reader 1's counter busy and sends new readers to the other one.
+    let first = HeldReader::start("reader 1", &log);
+    log.push(Hooked(drops.item(2)));
+    assert_eq!(hooked_ids(&log.snapshot()), [1, 2]);
+    let second = HeldReader::start("reader 2", &log);
+    assert_eq!(first.finish(), [1]);
+    // Reader 2 holds 1 while 3 evicts it; the next collection frees 0, as reader 2 pinned in
+    // the counter that was already seen idle.
+    log.push(Hooked(drops.item(3)));
+    assert_eq!(hooked_ids(&log.snapshot()), [2, 3]);
+    assert_eq!(
+        drops.count(0),
+        1,
+        "value 0 waited for a reader that came after it"
+    );
+    // The same the other way: 1 goes into a batch, reader 3 joins the first counter again.
+    assert_eq!(hooked_ids(&log.snapshot()), [2, 3]);
+    let third = HeldReader::start("reader 3", &log);
+    assert_eq!(second.finish(), [2]);
+    log.push(Hooked(drops.item(4)));
+    assert_eq!(hooked_ids(&log.snapshot()), [3, 4]);
+    assert_eq!(
+        drops.count(1),
+        1,
+        "value 1 waited for a reader that came after it"
+    );
+    assert_eq!(third.finish(), [3]);
+    drop(log);
+    drops.assert_dropped_once(0..5);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 //! snapshots, cursor reads, lapped writers and the reclamation of evicted values. Each writer
 //! pushes once: at capacity 1 the second push evicts the first (under the reader, or lapping
 //! it), at capacity 2 the reader meets a slot whose push is still in flight; larger models took
-//! over a minute each.
+//! over a minute each. One model has no reader: `lapped` must count exactly the lapped pushes.
 //!
 //! loom explores every interleaving (up to `LOOM_MAX_PREEMPTIONS`) and every reordering the
 //! C11 memory model allows. Every value lives in a loom `UnsafeCell`: a reader's clone that is
@@ -202,4 +202,55 @@ fn drop_frees_values_deferred_for_a_reader() {
         drop(log);
         assert_each_dropped_once(&drops);
     });
+}
+
+/// Capacity 1, two writers and no reader: the push with ticket 0 is lapped exactly when it
+/// installs after the push with ticket 1, and then it drops its own value at once, on its own
+/// thread (with no reader pinned, a displaced node is freed by the push that displaced it).
+/// `lapped` must count exactly those pushes.
+#[test]
+fn a_lapped_push_is_counted() {
+    /// Records which thread dropped it.
+    struct Marked {
+        dropped_by: StdArc<std::sync::Mutex<Option<thread::ThreadId>>>,
+    }
+    impl Drop for Marked {
+        fn drop(&mut self) {
+            *self.dropped_by.lock().unwrap() = Some(thread::current().id());
+        }
+    }
+
+    // Outside loom's view: whether some execution lapped, so the check below is not vacuous.
+    static LAPPED_SEEN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    explore("a_lapped_push_is_counted", 5, || {
+        let log = Arc::new(BoundedLog::new(1));
+        let dropped_by = [0, 1].map(|_| StdArc::new(std::sync::Mutex::new(None)));
+        let writers = dropped_by.clone().map(|dropped_by| {
+            let log = log.clone();
+            thread::spawn(move || {
+                let seq = log.push(Marked { dropped_by });
+                (seq, thread::current().id())
+            })
+        });
+        let pushed = writers.map(|writer| writer.join().unwrap());
+        // The value with ticket 0 and the thread that pushed it.
+        let (first, &(_, first_pusher)) = pushed
+            .iter()
+            .enumerate()
+            .find(|(_, (seq, _))| *seq == 0)
+            .unwrap();
+        let dropped_by_its_pusher = *dropped_by[first].lock().unwrap() == Some(first_pusher);
+        assert_eq!(
+            log.lapped(),
+            u64::from(dropped_by_its_pusher),
+            "lapped count"
+        );
+        if dropped_by_its_pusher {
+            LAPPED_SEEN.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    });
+    assert!(
+        LAPPED_SEEN.load(std::sync::atomic::Ordering::Relaxed),
+        "no execution lapped a push"
+    );
 }

@@ -66,6 +66,39 @@ fn a_slot_is_free_only_after_its_task_ended() {
     });
 }
 
+/// A task writes, then fails; the thread that opened the group reads the write once it sees
+/// the cancellation. Without the flag's release/acquire pair that read races the write, which
+/// loom reports.
+#[test]
+fn whoever_sees_the_cancellation_sees_what_came_before_it() {
+    explore(
+        "whoever_sees_the_cancellation_sees_what_came_before_it",
+        5,
+        || {
+            let opener = thread::spawn(|| {
+                let written = Written(UnsafeCell::new(0));
+                let result: Result<bool, u8> = fanout::scope(1, |group| {
+                    group.spawn(|| {
+                        written.set(1);
+                        Err::<(), _>(7)
+                    });
+                    let cancelled = group.is_cancelled();
+                    if cancelled {
+                        let seen = written.get();
+                        assert_eq!(
+                            seen, 1,
+                            "the cancellation came before the failed task's write"
+                        );
+                    }
+                    cancelled
+                });
+                result
+            });
+            assert_eq!(opener.join().unwrap(), Err(7));
+        },
+    );
+}
+
 /// Limit 1: the only task spawns another from inside; it must run in place (queueing it would
 /// wait forever for the busy worker, which loom reports as a deadlock).
 #[test]
