@@ -72,6 +72,25 @@ fn receiver_iterators_are_debug_for_any_payload() {
     assert!(format!("{:?}", rx.into_iter()).starts_with("IntoIter"));
 }
 
+/// Every endpoint, chunk and queue prints its counts, whatever the payload.
+#[test]
+fn endpoints_print_their_counts_for_any_payload() {
+    let (mut tx, mut rx) = spsc::channel::<NotDebug>(4);
+    assert_eq!(format!("{tx:?}"), "Sender { capacity: 4, .. }");
+    assert_eq!(format!("{rx:?}"), "Receiver { capacity: 4, .. }");
+    let mut chunk = tx.write_chunk(3);
+    assert!(chunk.push(NotDebug).is_ok());
+    assert_eq!(format!("{chunk:?}"), "WriteChunk { len: 2, written: 1 }");
+    drop(chunk);
+    assert_eq!(format!("{:?}", rx.read_chunk(4)), "ReadChunk { len: 1 }");
+    let (tx, rx) = mpmc::channel::<NotDebug>(2);
+    assert_eq!(format!("{tx:?}"), "Sender { capacity: 2, .. }");
+    assert_eq!(format!("{rx:?}"), "Receiver { capacity: 2, .. }");
+    let queue = mpmc::Queue::<NotDebug>::new(3);
+    assert!(queue.push(NotDebug).is_ok());
+    assert_eq!(format!("{queue:?}"), "Queue { len: 1, capacity: 3, .. }");
+}
+
 #[test]
 fn a_send_compiles_and_runs_inside_catch_unwind() {
     let (tx, rx) = mpmc::channel(1);

@@ -570,6 +570,42 @@ fn fill_from_iter_consumes_no_more_than_it_writes() {
     assert_eq!(rx.try_iter().collect::<Vec<_>>(), [0, 1, 3]);
 }
 
+/// A chunk that wraps around the end of the buffer, partly taken with `next`, then folded
+/// across the wrap: the fold yields exactly the values left, in order.
+#[test]
+fn read_chunk_fold_after_next_across_the_wrap() {
+    let (tx, mut rx) = channel(4);
+    for value in 0..2 {
+        tx.send(value).unwrap();
+        assert_eq!(rx.recv(), Ok(value));
+    }
+    // Positions 2 to 5: slots 2, 3, 0 and 1.
+    for value in 2..6 {
+        tx.send(value).unwrap();
+    }
+    let mut chunk = rx.read_chunk(4);
+    assert_eq!(chunk.next(), Some(2));
+    let rest = chunk.fold(Vec::new(), |mut rest, value| {
+        rest.push(value);
+        rest
+    });
+    assert_eq!(rest, [3, 4, 5]);
+    assert!(rx.is_empty());
+}
+
+/// The count is of what this call wrote, not of the whole chunk, whether the chunk or the
+/// iterator runs out first.
+#[test]
+fn fill_from_iter_counts_only_its_own_values() {
+    let (mut tx, rx) = channel(8);
+    let mut chunk = tx.write_chunk(5);
+    assert_eq!(chunk.push(0), Ok(()));
+    assert_eq!(chunk.fill_from_iter(1..3), 2);
+    assert_eq!(chunk.fill_from_iter(3..), 2);
+    drop(chunk);
+    assert_eq!(rx.try_iter().collect::<Vec<_>>(), [0, 1, 2, 3, 4]);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Drop counting
 // ---------------------------------------------------------------------------------------------
