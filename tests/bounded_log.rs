@@ -686,8 +686,10 @@ impl HeldReader {
 
 /// Readers that overlap in a chain, each starting before the one before it leaves, do not
 /// postpone freeing: a collector that finds a pin counter busy sends new readers to the other
-/// one, so what a reader held off is freed soon after it leaves, while later readers still read
-/// (here at the first collection after that). Two rounds, so the parity flips both ways.
+/// one, so what a reader held off is freed soon after it leaves, while later readers still read.
+/// The steps follow the collection schedule: readers collect as they leave, and none of these
+/// few pushes collects (`COLLECT_EVERY`), so the value is freed at the first reader's
+/// collection after that. Two rounds, so the parity flips both ways.
 #[test]
 fn overlapping_readers_do_not_postpone_freeing() {
     let drops = Drops::new(5);
