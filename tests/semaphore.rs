@@ -531,6 +531,22 @@ fn errors_display_and_debug() {
         AcquireTimeoutError::Timeout.to_string(),
         "timed out waiting for permits"
     );
+    assert_eq!(
+        TryAcquireError::TooLarge {
+            requested: 3,
+            total: 2
+        }
+        .to_string(),
+        "requested 3 permits from a semaphore with 2 in total"
+    );
+    assert_eq!(
+        TooManyPermits {
+            requested: 9,
+            max: 8
+        }
+        .to_string(),
+        "9 permits is too many: at most 8"
+    );
     let semaphore = Semaphore::new(2);
     let permit = semaphore.acquire().unwrap();
     assert_eq!(format!("{permit:?}"), "Permit { count: 1 }");
