@@ -1061,7 +1061,8 @@ impl<T> Drop for Receiver<T> {
         // The heavy half of the fence in `Sender::publish`: a value published after this is
         // dropped by the sender, one published before is seen by the drain below. Not needed
         // (and the common case, so `membarrier` is not paid for it) once the sender is gone:
-        // nothing can be published any more, and the swap above saw its last `tail`.
+        // nothing can be published any more, and whatever the drain may miss of its last
+        // `tail` is dropped with the `Arc` (see `disconnect`).
         if !sender_gone {
             self.shared.receiver_waits.fence_before_recheck();
         }
