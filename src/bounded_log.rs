@@ -799,8 +799,8 @@ impl<T> Reclaim<T> {
         // Pinned, no head we load is freed before our compare-and-swap (the type's
         // documentation: ABA).
         let _pinned = self.pin_collecting(false);
-        // Relaxed: the compare-and-swap below re-reads the head; the fence in `pin_collecting` orders
-        // this load after our announcement.
+        // Relaxed: the compare-and-swap below re-reads the head; the fence in `pin_collecting`
+        // orders this load after our announcement.
         let mut head = self.retired.load(Ordering::Relaxed);
         loop {
             // SAFETY: the node is unlinked and not yet on the stack: only we touch its link.

@@ -16,29 +16,10 @@
 #[path = "support/loom.rs"]
 mod support;
 
-use loom::cell::UnsafeCell;
 use loom::sync::atomic::{AtomicBool, Ordering};
 use loom::thread;
-use support::explore;
+use support::{Written, explore};
 use verisync::fanout;
-
-/// Data written by one task and read by the thread that opened the group.
-struct Written(UnsafeCell<usize>);
-
-// SAFETY: the model checks exactly that the accesses are ordered (loom reports them if not).
-unsafe impl Sync for Written {}
-
-impl Written {
-    fn set(&self, value: usize) {
-        // SAFETY: the model checks that nothing else touches it meanwhile.
-        self.0.with_mut(|cell| unsafe { *cell = value });
-    }
-
-    fn get(&self) -> usize {
-        // SAFETY: as in `set`.
-        self.0.with(|cell| unsafe { *cell })
-    }
-}
 
 /// With a limit of 1, a `try_spawn` that succeeds while the first task may still run must
 /// come after that task has ended: its write is then ordered before our read. A slot freed
@@ -47,7 +28,7 @@ impl Written {
 fn a_slot_is_free_only_after_its_task_ended() {
     explore("a_slot_is_free_only_after_its_task_ended", 20, || {
         let opener = thread::spawn(|| {
-            let written = Written(UnsafeCell::new(0));
+            let written = Written::new();
             let result: Result<bool, ()> = fanout::scope(1, |group| {
                 group.spawn(|| {
                     written.set(1);
@@ -76,7 +57,7 @@ fn whoever_sees_the_cancellation_sees_what_came_before_it() {
         5,
         || {
             let opener = thread::spawn(|| {
-                let written = Written(UnsafeCell::new(0));
+                let written = Written::new();
                 let result: Result<bool, u8> = fanout::scope(1, |group| {
                     group.spawn(|| {
                         written.set(1);

@@ -16,7 +16,7 @@ mod support;
 use loom::cell::UnsafeCell;
 use loom::sync::Arc;
 use loom::thread;
-use support::explore;
+use support::{Written, explore};
 use verisync::semaphore::{AcquireError, Semaphore};
 
 /// A counter that only the holder of the semaphore's single permit may touch: loom reports
@@ -152,12 +152,6 @@ fn close_races_a_queueing_waiter_while_the_permit_stays_held() {
     );
 }
 
-/// Data written by the holder of a permit and read by whoever takes that permit next.
-struct Written(UnsafeCell<usize>);
-
-// SAFETY: the model checks exactly that the accesses are ordered (loom reports them if not).
-unsafe impl Sync for Written {}
-
 /// A release that finds a waiter queued takes the locked path, but by the time it holds the
 /// lock another release may have served that waiter and emptied the queue: the permit it
 /// adds is then free for a `try_acquire`, and the writes made while holding it must be
@@ -171,14 +165,13 @@ fn a_release_on_the_locked_path_orders_its_holder_before_a_try_acquire() {
         50,
         || {
             let semaphore = std::sync::Arc::new(Semaphore::new(2));
-            let written = Arc::new(Written(UnsafeCell::new(0)));
+            let written = Arc::new(Written::new());
             let mine = semaphore.clone().acquire_owned().unwrap();
             let writers = semaphore.clone().acquire_owned().unwrap();
             let writer = {
                 let written = written.clone();
                 thread::spawn(move || {
-                    // SAFETY: we hold a permit the reader needs before it reads.
-                    written.0.with_mut(|cell| unsafe { *cell = 1 });
+                    written.set(1);
                     drop(writers);
                 })
             };
@@ -188,8 +181,8 @@ fn a_release_on_the_locked_path_orders_its_holder_before_a_try_acquire() {
             };
             drop(mine);
             if let Ok(both) = semaphore.try_acquire_many(2) {
-                // SAFETY: with both permits taken, the writer has released its own.
-                let seen = written.0.with(|cell| unsafe { *cell });
+                // With both permits taken, the writer has released its own.
+                let seen = written.get();
                 assert_eq!(seen, 1, "took the writer's permit before its write");
                 drop(both);
             }

@@ -1,5 +1,6 @@
 //! Helpers shared by the loom models (`tests/loom_*.rs`, which include this file with
-//! `#[path]`): an exploration counter and a drop-counting payload.
+//! `#[path]`): an exploration counter, a drop-counting payload and a cell whose accesses loom
+//! checks for ordering.
 
 #![allow(dead_code, reason = "each model file uses the helpers it needs")]
 
@@ -73,5 +74,28 @@ pub fn assert_each_dropped_once(drops: &[StdAtomicUsize]) {
             1,
             "value {id} dropped the wrong number of times"
         );
+    }
+}
+
+/// Data one thread writes and another reads once something should have ordered the write
+/// before it; loom reports the accesses as a causality violation if nothing did.
+pub struct Written(loom::cell::UnsafeCell<usize>);
+
+// SAFETY: the models check exactly that the accesses are ordered (loom reports them if not).
+unsafe impl Sync for Written {}
+
+impl Written {
+    pub fn new() -> Self {
+        Self(loom::cell::UnsafeCell::new(0))
+    }
+
+    pub fn set(&self, value: usize) {
+        // SAFETY: the model checks that nothing else touches it meanwhile.
+        self.0.with_mut(|cell| unsafe { *cell = value });
+    }
+
+    pub fn get(&self) -> usize {
+        // SAFETY: as in `set`.
+        self.0.with(|cell| unsafe { *cell })
     }
 }
