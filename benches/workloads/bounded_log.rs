@@ -1,4 +1,4 @@
-//! Bounded log workloads: verisync's `BoundedLog` against a `VecDeque` truncated to the
+//! Bounded log workloads: verisync's `InlineLog` (`u64` only) and `BoundedLog` against a `VecDeque` truncated to the
 //! capacity behind std's `Mutex` and `RwLock` and parking_lot's `Mutex`, and crossbeam's
 //! `ArrayQueue::force_push` (which evicts the oldest item too, but has no snapshot). Capacity
 //! 4096; `u64` payloads, and `String` payloads (the number formatted) in the `_string` groups.
@@ -20,7 +20,7 @@ use std::sync::{Barrier, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use crossbeam_queue::ArrayQueue;
-use verisync::bounded_log::BoundedLog;
+use verisync::bounded_log::{BoundedLog, InlineLog};
 
 use crate::common::{Case, Workload};
 
@@ -40,13 +40,28 @@ pub fn workloads() -> Vec<Workload> {
             id: "bounded_log_writers",
             baseline: "Mutex<VecDeque>",
             items: 2 * PER_WRITER,
-            cases: writer_cases::<u64>(),
+            cases: with_inline_log(
+                writer_cases::<u64>(),
+                vec![
+                    case(
+                        "verisync InlineLog",
+                        writers_and_reader::<InlineLog<u64>, u64>,
+                    ),
+                    case(
+                        "verisync InlineLog, writers only",
+                        writers_only::<InlineLog<u64>, u64>,
+                    ),
+                ],
+            ),
         },
         Workload {
             id: "bounded_log_snapshots",
             baseline: "Mutex<VecDeque>",
             items: SNAPSHOTS * CAPACITY as u64,
-            cases: snapshot_cases::<u64>(),
+            cases: with_inline_log(
+                snapshot_cases::<u64>(),
+                vec![case("verisync InlineLog", snapshots::<InlineLog<u64>, u64>)],
+            ),
         },
         Workload {
             id: "bounded_log_writers_string",
@@ -108,6 +123,11 @@ fn snapshot_cases<P: Payload>() -> Vec<Case> {
     ]
 }
 
+/// `cases` with verisync's `InlineLog` rows first, as every workload lists verisync first.
+fn with_inline_log(cases: Vec<Case>, inline: Vec<Case>) -> Vec<Case> {
+    inline.into_iter().chain(cases).collect()
+}
+
 fn case(name: &'static str, run: fn(u64) -> Duration) -> Case {
     Case { name, run }
 }
@@ -157,6 +177,20 @@ impl<P: Payload> Log<P> for BoundedLog<P> {
 
     fn snapshot(&self) -> Option<Vec<P>> {
         Some(BoundedLog::snapshot(self))
+    }
+}
+
+impl Log<u64> for InlineLog<u64> {
+    fn create() -> Self {
+        InlineLog::new(CAPACITY)
+    }
+
+    fn push(&self, value: u64) {
+        InlineLog::push(self, value);
+    }
+
+    fn snapshot(&self) -> Option<Vec<u64>> {
+        Some(InlineLog::snapshot(self))
     }
 }
 

@@ -1,57 +1,11 @@
-//! A bounded log: keeps the newest `capacity` items pushed by any number of threads, and hands
-//! out copies of them to any number of readers.
+//! The engine of [`BoundedLog`]: each item on the heap, freed once no reader can hold it.
 //!
-//! [`BoundedLog::push`] appends an item and returns its sequence number (0, 1, 2, ... in the
-//! order the pushes took their tickets); once `capacity` items are held, each push evicts the
-//! oldest. [`snapshot`](BoundedLog::snapshot) copies the retained items, oldest first, and
-//! [`read_since`](BoundedLog::read_since) tails the log like a cursor, reporting what it missed.
-//!
-//! # Guarantees
-//! - **Progress.** `push` is lock-free: it takes a ticket with one `fetch_add` and installs its
-//!   item with a compare-and-swap on its own slot, which only fails when another push to the
-//!   same slot (one whole lap ahead or behind) got there first. It never waits for a reader or
-//!   for another writer, stalled or not. `snapshot` and `read_since` are wait-free apart from
-//!   the clones they make and the freeing of evicted items they may do on the way out: each
-//!   visits at most `capacity` slots. `len`, `capacity`, `total_pushed` and `lapped` are
-//!   wait-free. Freeing evicted items never makes anyone wait (see *Design*).
-//! - **Order and visibility.** Items are ordered by sequence number. An item is visible once
-//!   its push has installed it and every earlier push has installed its own or been lapped: a
-//!   writer stalled between taking its ticket and installing its item (a few instructions)
-//!   hides the items after its own until it installs, or until a push one whole lap later
-//!   replaces its slot, whereupon its item counts as lost to cursors.
-//! - **Snapshots.** [`snapshot`](BoundedLog::snapshot) returns a contiguous run of sequence
-//!   numbers, oldest first, with no holes, no duplicates and no torn values: every value is the
-//!   one pushed with that sequence number. Every item in it was still retained (not yet
-//!   evicted by a newer ticket) when the snapshot finished, and the run starts at the oldest
-//!   such item that was visible; it ends before the first item whose push was still in flight.
-//!   With no push in flight it is exactly the last `min(total, capacity)` items. While writers
-//!   outrun the copy, a snapshot can be shorter than that, never stale.
-//! - **Cursors.** [`read_since`](BoundedLog::read_since)`(seq)` returns the visible items from
-//!   `seq` on, the sequence number to ask for next, and how many items from `seq` on were
-//!   evicted (or cleared) before the cursor got to them: loss is counted, never silent.
-//! - **Full.** A push into a full log overwrites the oldest item, which is dropped exactly once,
-//!   once no reader can still be cloning it: by the push itself when no reader is active, else
-//!   by whichever push or reader collects it later (or by `clear` or the log's drop). A
-//!   panicking `Drop` propagates from that call, after the rest of its batch is dropped.
-//! - **Lapped writers.** A push whose ticket is a whole lap behind a push that already installed
-//!   into the same slot does not wait and does not overwrite the newer item: its own item is
-//!   dropped (it may have been visible for an instant) and counted in
-//!   [`lapped`](BoundedLog::lapped).
-//! - **Drop.** [`clear`](BoundedLog::clear), [`into_vec`](BoundedLog::into_vec) and dropping the
-//!   log drop every value still held exactly once, carrying on past a panicking `Drop` the way
-//!   `Vec` does. Sequence numbers keep counting across `clear`.
-//! - **Capacity.** Exactly the capacity asked for, any value from 1. Capacity 0, or one whose
-//!   slot array would not fit in `isize::MAX` bytes, is an error from
-//!   [`try_new`](BoundedLog::try_new) and a panic from [`new`](BoundedLog::new).
-//!
-//! # Design
-//! A ticket counter hands out sequence numbers; item `seq` lives in slot `seq % capacity`. Each
-//! slot is an atomic pointer to a heap node holding the sequence number and the value, written
-//! once before the node is published and never changed after, so a reader never reads a value
-//! that a writer may be writing: there is no data race on `T`, and no seqlock. A push swaps its
-//! node into the slot with a compare-and-swap and owns the node it displaced: normally the item
-//! one lap older, which it retires. If the displaced node is newer (the pusher was lapped), it
-//! puts that one back in the same way and retires its own.
+//! Each slot is an atomic pointer to a heap node holding the sequence number and the value,
+//! written once before the node is published and never changed after, so a reader never reads a
+//! value that a writer may be writing: there is no data race on `T`, and no seqlock. A push
+//! swaps its node into the slot with a compare-and-swap and owns the node it displaced:
+//! normally the item one lap older, which it retires. If the displaced node is newer (the
+//! pusher was lapped), it puts that one back in the same way and retires its own.
 //!
 //! Retired nodes are freed once no reader can hold them, by a reclamation scheme small enough
 //! for loom to check: readers announce themselves in one of two counters (`pins`), chosen by a
@@ -72,7 +26,7 @@ use std::ptr;
 
 use crossbeam_utils::CachePadded;
 
-pub use crate::error::CapacityError;
+use super::{CapacityError, Lookup, Progress, Read, Tickets};
 use crate::sync::{
     AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, MODEL_CHECKED, Ordering, UnsafeCell, fence,
 };
@@ -103,17 +57,10 @@ const COLLECT_EVERY: u64 = if MODEL_CHECKED { 2 } else { 64 };
 /// assert_eq!(log.snapshot(), ["b", "c", "d"]);
 /// ```
 pub struct BoundedLog<T> {
-    /// The sequence number of the next push: the number of tickets handed out.
-    tail: CachePadded<AtomicU64>,
+    tickets: Tickets,
     /// Slot `seq % capacity` points to the node of the newest item installed there (null
     /// before the first one, and after `clear`).
     slots: Box<[AtomicPtr<Node<T>>]>,
-    /// `slots.len()`, as the sequence numbers' type.
-    capacity: u64,
-    /// `total_pushed()` at the last `clear`: older sequence numbers hold nothing.
-    cleared_at: u64,
-    /// Pushes whose item was dropped because they were lapped.
-    lapped: CachePadded<AtomicU64>,
     reclaim: Reclaim<T>,
 }
 
@@ -215,16 +162,6 @@ unsafe fn free_chain<T>(mut node: *mut Node<T>) {
     }
 }
 
-/// What a reader found in the slot of the sequence number it asked for.
-enum Lookup<R> {
-    /// The item was there; the result of the reader's closure on it.
-    Found(R),
-    /// The slot still holds an older item (or none): that push is in flight.
-    Pending,
-    /// The slot already holds a newer item: the one asked for was evicted.
-    Evicted,
-}
-
 impl<T> BoundedLog<T> {
     /// Creates a log that keeps the newest `capacity` items.
     ///
@@ -257,11 +194,8 @@ impl<T> BoundedLog<T> {
         // The slots are pointers, whatever `T` is; sequence numbers are `u64`s, not positions.
         CapacityError::check::<AtomicPtr<Node<T>>>(capacity, 1)?;
         Ok(Self {
-            tail: CachePadded::new(AtomicU64::new(0)),
+            tickets: Tickets::new(capacity),
             slots: CapacityError::boxed_slice(capacity, |_| AtomicPtr::new(ptr::null_mut()))?,
-            capacity: capacity as u64,
-            cleared_at: 0,
-            lapped: CachePadded::new(AtomicU64::new(0)),
             reclaim: Reclaim::new(),
         })
     }
@@ -278,9 +212,7 @@ impl<T> BoundedLog<T> {
     /// assert_eq!(log.snapshot(), ['b', 'c']);
     /// ```
     pub fn push(&self, value: T) -> u64 {
-        // Relaxed: the ticket only names the item and its slot; the item is published by the
-        // slot's compare-and-swap, and readers check every slot's sequence number themselves.
-        let seq = self.tail.fetch_add(1, Ordering::Relaxed);
+        let seq = self.tickets.take();
         self.install(seq, Node::allocate(seq, value));
         seq
     }
@@ -328,8 +260,8 @@ impl<T> BoundedLog<T> {
             }
             // A push one lap ahead installed first: this push was lapped. Put the newer node
             // back; whatever we displace then (normally our own node) is retired in turn.
-            if hand == node && !cfg!(verisync_mutant = "bounded_log_lapped_uncounted") {
-                self.lapped.fetch_add(1, Ordering::Relaxed);
+            if hand == node {
+                self.tickets.count_lapped();
             }
             (hand, hand_seq) = (current, current_seq);
             // Relaxed: as above.
@@ -346,17 +278,14 @@ impl<T> BoundedLog<T> {
 
     /// The slot of sequence number `seq`.
     fn slot(&self, seq: u64) -> &AtomicPtr<Node<T>> {
-        // The remainder is below `capacity`, which is a `usize`.
-        &self.slots[(seq % self.capacity) as usize]
+        &self.slots[self.tickets.index(seq)]
     }
 
-    /// The sequence number of the oldest item retained when `end` tickets have been handed out.
-    fn oldest_retained(&self, end: u64) -> u64 {
-        end.saturating_sub(self.capacity).max(self.cleared_at)
-    }
-
-    /// Looks up item `seq` and, if it is there, applies `f` to its value.
-    fn lookup<R>(&self, _pin: &Pin<'_, T>, seq: u64, f: impl FnOnce(&T) -> R) -> Lookup<R> {
+    /// Looks up item `seq` and, if it is there, clones it.
+    fn lookup(&self, _pin: &Pin<'_, T>, seq: u64) -> Lookup<T>
+    where
+        T: Clone,
+    {
         // Acquire: pairs with the Release of the CAS that installed the node, so its entry is
         // visible.
         let node = self.slot(seq).load(Ordering::Acquire);
@@ -369,7 +298,7 @@ impl<T> BoundedLog<T> {
             (*node).entry.with(|entry| {
                 let entry = &*entry;
                 match entry.seq.cmp(&seq) {
-                    std::cmp::Ordering::Equal => Lookup::Found(f(&entry.value)),
+                    std::cmp::Ordering::Equal => Lookup::Found(T::clone(&entry.value)),
                     std::cmp::Ordering::Less => Lookup::Pending,
                     std::cmp::Ordering::Greater => Lookup::Evicted,
                 }
@@ -378,8 +307,8 @@ impl<T> BoundedLog<T> {
     }
 
     /// Copies the retained items, oldest first: a contiguous run of sequence numbers ending
-    /// before the first push still in flight (see the module documentation). Wait-free apart
-    /// from the clones and the freeing of evicted items.
+    /// before the first push still in flight (module documentation, *Snapshots*). Wait-free
+    /// apart from the clones and the freeing of evicted items.
     ///
     /// # Examples
     /// ```
@@ -394,33 +323,34 @@ impl<T> BoundedLog<T> {
     where
         T: Clone + Sync,
     {
-        let pin = self.reclaim.pin();
-        // Relaxed: tickets order nothing; each slot's sequence number is checked on its own.
-        let end = self.tail.load(Ordering::Relaxed);
-        let start = self.oldest_retained(end);
-        // The sequence number of `items[0]`.
-        let mut first = start;
-        let mut items = Vec::with_capacity((end - start) as usize);
-        for seq in start..end {
-            match self.lookup(&pin, seq, T::clone) {
-                Lookup::Found(value) => items.push(value),
-                Lookup::Pending => break,
-                Lookup::Evicted => {
-                    // Everything older is evicted too.
-                    items.clear();
-                    first = seq + 1;
-                }
-            }
-        }
-        // Drop what was evicted while we copied, so that every item returned is retained now.
-        // Relaxed: as above.
-        let oldest_now = self.oldest_retained(self.tail.load(Ordering::Relaxed));
-        let evicted = oldest_now.saturating_sub(first).min(items.len() as u64);
-        if !cfg!(verisync_mutant = "bounded_log_snapshot_keeps_evicted") {
-            items.drain(..evicted as usize);
-        }
-        drop(pin);
+        let mut items = Vec::new();
+        self.snapshot_into(&mut items);
         items
+    }
+
+    /// [`snapshot`](Self::snapshot) into `items`, whose contents it replaces: a reader that
+    /// snapshots in a loop reuses one buffer and allocates nothing once it has grown.
+    ///
+    /// # Examples
+    /// ```
+    /// let log = verisync::bounded_log::BoundedLog::new(2);
+    /// let mut items = vec!["stale"];
+    /// log.push("a");
+    /// log.snapshot_into(&mut items);
+    /// assert_eq!(items, ["a"]);
+    /// log.push("b");
+    /// log.push("c");
+    /// log.snapshot_into(&mut items);
+    /// assert_eq!(items, ["b", "c"]);
+    /// ```
+    pub fn snapshot_into(&self, items: &mut Vec<T>)
+    where
+        T: Clone + Sync,
+    {
+        let pin = self.reclaim.pin();
+        self.tickets
+            .snapshot_into(items, |seq| self.lookup(&pin, seq));
+        drop(pin);
     }
 
     /// Reads the items from sequence number `seq` on: pass 0 the first time, then the
@@ -456,29 +386,37 @@ impl<T> BoundedLog<T> {
     where
         T: Clone + Sync,
     {
-        let pin = self.reclaim.pin();
-        // Relaxed: as in `snapshot`.
-        let end = self.tail.load(Ordering::Relaxed);
-        let mut next = seq.max(self.oldest_retained(end));
-        let silent_loss = cfg!(verisync_mutant = "bounded_log_silent_loss");
-        let mut lost = if silent_loss { 0 } else { next - seq };
         let mut items = Vec::new();
-        while next < end {
-            match self.lookup(&pin, next, T::clone) {
-                Lookup::Found(value) => items.push(value),
-                Lookup::Pending => break,
-                // Hand out the run read so far; the next read counts the loss.
-                Lookup::Evicted if !items.is_empty() => break,
-                Lookup::Evicted => {
-                    if !silent_loss {
-                        lost += 1;
-                    }
-                }
-            }
-            next += 1;
-        }
-        drop(pin);
+        let Progress { next, lost } = self.read_since_into(seq, &mut items);
         Read { items, next, lost }
+    }
+
+    /// [`read_since`](Self::read_since) that appends the items to `items` (keeping what it
+    /// held) and returns the rest of the answer: a cursor that polls reuses one buffer.
+    ///
+    /// # Examples
+    /// ```
+    /// use verisync::bounded_log::{BoundedLog, Progress};
+    ///
+    /// let log = BoundedLog::new(4);
+    /// let mut items = Vec::new();
+    /// log.push('a');
+    /// let Progress { next, .. } = log.read_since_into(0, &mut items);
+    /// log.push('b');
+    /// let progress = log.read_since_into(next, &mut items);
+    /// assert_eq!(items, ['a', 'b']);
+    /// assert_eq!(progress, Progress { next: 2, lost: 0 });
+    /// ```
+    pub fn read_since_into(&self, seq: u64, items: &mut Vec<T>) -> Progress
+    where
+        T: Clone + Sync,
+    {
+        let pin = self.reclaim.pin();
+        let progress = self
+            .tickets
+            .read_since_into(seq, items, |seq| self.lookup(&pin, seq));
+        drop(pin);
+        progress
     }
 
     /// The number of items retained, counting pushes still in flight: `min(capacity, pushes
@@ -492,10 +430,7 @@ impl<T> BoundedLog<T> {
     /// assert_eq!(log.len(), 2);
     /// ```
     pub fn len(&self) -> usize {
-        // Relaxed: a count, ordering nothing.
-        let end = self.tail.load(Ordering::Relaxed);
-        // At most `capacity`, which is a `usize`.
-        (end - self.oldest_retained(end)) as usize
+        self.tickets.len()
     }
 
     /// Whether [`len`](Self::len) is 0.
@@ -532,8 +467,7 @@ impl<T> BoundedLog<T> {
     /// assert_eq!(log.total_pushed(), 2);
     /// ```
     pub fn total_pushed(&self) -> u64 {
-        // Relaxed: a count, ordering nothing.
-        self.tail.load(Ordering::Relaxed)
+        self.tickets.end()
     }
 
     /// The number of pushes whose item was dropped because a push one whole lap later
@@ -547,8 +481,7 @@ impl<T> BoundedLog<T> {
     /// assert_eq!(log.lapped(), 0);
     /// ```
     pub fn lapped(&self) -> u64 {
-        // Relaxed: a count, ordering nothing.
-        self.lapped.load(Ordering::Relaxed)
+        self.tickets.lapped()
     }
 
     /// Drops every item. Sequence numbers keep counting: the next push gets
@@ -564,10 +497,7 @@ impl<T> BoundedLog<T> {
     /// assert_eq!(log.read_since(0).lost, 1);
     /// ```
     pub fn clear(&mut self) {
-        if !cfg!(verisync_mutant = "bounded_log_clear_keeps_floor") {
-            // Relaxed: `&mut self` excludes every other access.
-            self.cleared_at = self.tail.load(Ordering::Relaxed);
-        }
+        self.tickets.clear();
         // SAFETY: `&mut self`: nobody else can reach the nodes.
         unsafe { free_chain(self.take_all()) };
     }
@@ -583,9 +513,9 @@ impl<T> BoundedLog<T> {
     /// assert_eq!(log.into_vec(), ["b", "c"]);
     /// ```
     pub fn into_vec(self) -> Vec<T> {
-        // Relaxed: we own the log, so every push has returned and is visible to us.
-        let end = self.tail.load(Ordering::Relaxed);
-        let first = self.oldest_retained(end);
+        // We own the log, so every push has returned and is visible to us.
+        let end = self.tickets.end();
+        let first = self.tickets.oldest_retained(end);
         let mut items = Vec::with_capacity((end - first) as usize);
         for seq in first..end {
             let slot = self.slot(seq);
@@ -638,36 +568,8 @@ impl<T> Drop for BoundedLog<T> {
 
 impl<T> fmt::Debug for BoundedLog<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BoundedLog")
-            .field("capacity", &self.capacity())
-            .field("len", &self.len())
-            .field("total_pushed", &self.total_pushed())
-            .field("lapped", &self.lapped())
-            .finish_non_exhaustive()
+        self.tickets.debug("BoundedLog", f)
     }
-}
-
-/// The result of [`BoundedLog::read_since`].
-///
-/// # Examples
-/// ```
-/// use verisync::bounded_log::{BoundedLog, Read};
-///
-/// let log = BoundedLog::new(8);
-/// log.push(10);
-/// log.push(11);
-/// let Read { items, next, lost } = log.read_since(1);
-/// assert_eq!((items, next, lost), (vec![11], 2, 0));
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Read<T> {
-    /// The items read, oldest first, with sequence numbers `next - items.len()` to `next - 1`.
-    pub items: Vec<T>,
-    /// The sequence number to pass to the next `read_since`.
-    pub next: u64,
-    /// How many items from the requested sequence number on were evicted or cleared before
-    /// this read got to them.
-    pub lost: u64,
 }
 
 // ---------------------------------------------------------------------------------------------

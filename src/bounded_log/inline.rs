@@ -1,0 +1,362 @@
+//! The engine of [`InlineLog`]: each slot is one 16-byte atomic word, the sequence number in
+//! its high half and the value's bytes in its low half.
+//!
+//! A push installs its word with one compare-and-swap, a reader copies it with one atomic
+//! load: the sequence number and the value always travel together, so no copy is ever torn and
+//! there is nothing to validate, retry or reclaim. A seqlock (a stamp word beside the value's
+//! words) would need the writers of one slot to exclude each other while they copy, since two
+//! of them writing the same words would leave a mix under the later stamp; then a push one lap
+//! ahead of a writer stalled mid-copy would have to wait for it, which `push` never does.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::mem::size_of;
+
+use bytemuck::Pod;
+
+use super::{CapacityError, Lookup, Progress, Read, Tickets};
+use crate::sync::{AtomicU128, Ordering};
+
+/// A slot that was never written: stamp 0, which no sequence number has.
+const EMPTY: u128 = 0;
+
+/// A log that keeps the newest `capacity` small plain-data values inside its slots; any number
+/// of threads push and read. The values are [`Pod`] (any bit pattern is a value, and a value
+/// has no padding) and at most 8 bytes: integers, floats, and `#[repr(C)]` structs of them
+/// with `#[derive(Pod, Zeroable)]`.
+///
+/// A push allocates nothing and issues no fence; a snapshot copies one contiguous array of
+/// 16-byte words. Same API and guarantees as [`BoundedLog`](super::BoundedLog) (module
+/// documentation), which holds values of any type.
+///
+/// # Examples
+/// ```
+/// use verisync::bounded_log::InlineLog;
+///
+/// let log = InlineLog::new(3);
+/// for temperature in [20.5f64, 21.0, 21.5, 22.0] {
+///     log.push(temperature);
+/// }
+/// assert_eq!(log.snapshot(), [21.0, 21.5, 22.0]);
+/// ```
+///
+/// A type over 8 bytes does not compile:
+/// ```compile_fail
+/// let log = verisync::bounded_log::InlineLog::<[u64; 2]>::new(8);
+/// ```
+pub struct InlineLog<T> {
+    tickets: Tickets,
+    /// Slot `seq % capacity` holds the word of the newest item installed there ([`EMPTY`]
+    /// before the first one).
+    slots: Box<[AtomicU128]>,
+    _values: PhantomData<T>,
+}
+
+impl<T: Pod> InlineLog<T> {
+    /// Stops the build of an `InlineLog` of a type its slots cannot hold.
+    const FITS_IN_A_SLOT: () = assert!(
+        size_of::<T>() <= size_of::<u64>(),
+        "verisync::bounded_log::InlineLog holds values of at most 8 bytes; use BoundedLog"
+    );
+
+    /// Creates a log that keeps the newest `capacity` items.
+    ///
+    /// # Panics
+    /// If `capacity` is 0 or the slot array would exceed `isize::MAX` bytes;
+    /// [`try_new`](Self::try_new) returns these as errors instead.
+    ///
+    /// # Examples
+    /// ```
+    /// let log = verisync::bounded_log::InlineLog::<u64>::new(100);
+    /// assert_eq!(log.capacity(), 100);
+    /// ```
+    pub fn new(capacity: usize) -> Self {
+        match Self::try_new(capacity) {
+            Ok(log) => log,
+            Err(err) => panic!("verisync::bounded_log::InlineLog::new: {err}"),
+        }
+    }
+
+    /// Creates a log that keeps the newest `capacity` items, or says why it cannot.
+    ///
+    /// # Examples
+    /// ```
+    /// use verisync::bounded_log::{CapacityError, InlineLog};
+    ///
+    /// assert!(InlineLog::<u32>::try_new(7).is_ok());
+    /// assert_eq!(InlineLog::<u32>::try_new(0).unwrap_err(), CapacityError::Zero);
+    /// ```
+    pub fn try_new(capacity: usize) -> Result<Self, CapacityError> {
+        let () = Self::FITS_IN_A_SLOT;
+        CapacityError::check::<AtomicU128>(capacity, 1)?;
+        Ok(Self {
+            tickets: Tickets::new(capacity),
+            slots: CapacityError::boxed_slice(capacity, |_| AtomicU128::new(EMPTY))?,
+            _values: PhantomData,
+        })
+    }
+
+    /// Appends `value` and returns its sequence number; evicts the oldest item if the log is
+    /// full. Lock-free; never waits for a reader or another writer.
+    ///
+    /// # Examples
+    /// ```
+    /// let log = verisync::bounded_log::InlineLog::new(2);
+    /// assert_eq!(log.push(7u8), 0);
+    /// assert_eq!(log.push(8), 1);
+    /// assert_eq!(log.push(9), 2);
+    /// assert_eq!(log.snapshot(), [8, 9]);
+    /// ```
+    pub fn push(&self, value: T) -> u64 {
+        let seq = self.tickets.take();
+        let slot = &self.slots[self.tickets.index(seq)];
+        let word = slot_word(seq, bits_of(value));
+        // Relaxed: only the first expected value of the compare-and-swap, which reads the
+        // slot again.
+        let mut current = slot.load(Ordering::Relaxed);
+        loop {
+            if stamp_of(current) > stamp_of(word) {
+                // A push one lap ahead installed first: this one was lapped.
+                self.tickets.count_lapped();
+                return seq;
+            }
+            // Release: pairs with the readers' Acquire load of the slot, so a reader that gets
+            // this item sees what the pusher did before the push. Failure Relaxed: only a new
+            // expected value.
+            match slot.compare_exchange_weak(current, word, Ordering::Release, Ordering::Relaxed) {
+                Ok(_) => return seq,
+                Err(actual) => current = actual,
+            }
+        }
+    }
+
+    /// Looks up item `seq`: a copy of it if its slot holds it.
+    fn lookup(&self, seq: u64) -> Lookup<T> {
+        // Acquire: pairs with the Release of the compare-and-swap that installed the word.
+        let word = self.slots[self.tickets.index(seq)].load(Ordering::Acquire);
+        match stamp_of(word).cmp(&stamp(seq)) {
+            std::cmp::Ordering::Equal => Lookup::Found(value_of(word)),
+            std::cmp::Ordering::Less => Lookup::Pending,
+            std::cmp::Ordering::Greater => Lookup::Evicted,
+        }
+    }
+
+    /// Copies the retained items, oldest first: a contiguous run of sequence numbers ending
+    /// before the first push still in flight (module documentation, *Snapshots*). Wait-free.
+    ///
+    /// # Examples
+    /// ```
+    /// let log = verisync::bounded_log::InlineLog::new(2);
+    /// assert!(log.snapshot().is_empty());
+    /// log.push(1i32);
+    /// log.push(2);
+    /// log.push(3);
+    /// assert_eq!(log.snapshot(), [2, 3]);
+    /// ```
+    pub fn snapshot(&self) -> Vec<T> {
+        let mut items = Vec::new();
+        self.snapshot_into(&mut items);
+        items
+    }
+
+    /// [`snapshot`](Self::snapshot) into `items`, whose contents it replaces: a reader that
+    /// snapshots in a loop reuses one buffer and allocates nothing once it has grown.
+    ///
+    /// # Examples
+    /// ```
+    /// let log = verisync::bounded_log::InlineLog::new(2);
+    /// let mut items = vec![0u16];
+    /// log.push(1);
+    /// log.snapshot_into(&mut items);
+    /// assert_eq!(items, [1]);
+    /// log.push(2);
+    /// log.push(3);
+    /// log.snapshot_into(&mut items);
+    /// assert_eq!(items, [2, 3]);
+    /// ```
+    pub fn snapshot_into(&self, items: &mut Vec<T>) {
+        self.tickets.snapshot_into(items, |seq| self.lookup(seq));
+    }
+
+    /// Reads the items from sequence number `seq` on: pass 0 the first time, then the
+    /// [`next`](Read::next) of the previous read. Items evicted before the reader got to them
+    /// are counted in [`lost`](Read::lost). Wait-free.
+    ///
+    /// The items returned are contiguous, from `seq + lost` to `next - 1`; the read stops
+    /// before a push still in flight and at the newest item. A `seq` ahead of the log reads
+    /// nothing and returns `next == seq` with `lost == 0`, as in
+    /// [`BoundedLog::read_since`](super::BoundedLog::read_since).
+    ///
+    /// # Examples
+    /// ```
+    /// let log = verisync::bounded_log::InlineLog::new(2);
+    /// log.push(1u64);
+    /// let read = log.read_since(0);
+    /// assert_eq!((read.items, read.next, read.lost), (vec![1], 1, 0));
+    /// for i in 2..=4 {
+    ///     log.push(i);
+    /// }
+    /// // 2 was evicted before this cursor got to it.
+    /// let read = log.read_since(1);
+    /// assert_eq!((read.items, read.next, read.lost), (vec![3, 4], 4, 1));
+    /// ```
+    pub fn read_since(&self, seq: u64) -> Read<T> {
+        let mut items = Vec::new();
+        let Progress { next, lost } = self.read_since_into(seq, &mut items);
+        Read { items, next, lost }
+    }
+
+    /// [`read_since`](Self::read_since) that appends the items to `items` (keeping what it
+    /// held) and returns the rest of the answer: a cursor that polls reuses one buffer.
+    ///
+    /// # Examples
+    /// ```
+    /// use verisync::bounded_log::{InlineLog, Progress};
+    ///
+    /// let log = InlineLog::new(4);
+    /// let mut items = Vec::new();
+    /// log.push(1u8);
+    /// let Progress { next, .. } = log.read_since_into(0, &mut items);
+    /// log.push(2);
+    /// let progress = log.read_since_into(next, &mut items);
+    /// assert_eq!(items, [1, 2]);
+    /// assert_eq!(progress, Progress { next: 2, lost: 0 });
+    /// ```
+    pub fn read_since_into(&self, seq: u64, items: &mut Vec<T>) -> Progress {
+        self.tickets
+            .read_since_into(seq, items, |seq| self.lookup(seq))
+    }
+
+    /// The number of items retained, counting pushes still in flight: `min(capacity, pushes
+    /// since the last clear)`. Wait-free.
+    ///
+    /// # Examples
+    /// ```
+    /// let log = verisync::bounded_log::InlineLog::new(2);
+    /// assert_eq!(log.len(), 0);
+    /// (0..5u32).for_each(|i| { log.push(i); });
+    /// assert_eq!(log.len(), 2);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.tickets.len()
+    }
+
+    /// Whether [`len`](Self::len) is 0.
+    ///
+    /// # Examples
+    /// ```
+    /// let log = verisync::bounded_log::InlineLog::new(2);
+    /// assert!(log.is_empty());
+    /// log.push(0u8);
+    /// assert!(!log.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The number of items the log keeps.
+    ///
+    /// # Examples
+    /// ```
+    /// assert_eq!(verisync::bounded_log::InlineLog::<u8>::new(5).capacity(), 5);
+    /// ```
+    pub fn capacity(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// The number of pushes so far (taken tickets, so including pushes in flight): the
+    /// sequence number the next push will get. Not reset by [`clear`](Self::clear).
+    ///
+    /// # Examples
+    /// ```
+    /// let log = verisync::bounded_log::InlineLog::new(1);
+    /// log.push(1u8);
+    /// log.push(2);
+    /// assert_eq!(log.total_pushed(), 2);
+    /// ```
+    pub fn total_pushed(&self) -> u64 {
+        self.tickets.end()
+    }
+
+    /// The number of pushes whose item was dropped because a push one whole lap later
+    /// installed into the same slot first (only possible when a writer stalls for a lap).
+    ///
+    /// # Examples
+    /// ```
+    /// let log = verisync::bounded_log::InlineLog::new(1);
+    /// log.push(1u8);
+    /// log.push(2);
+    /// assert_eq!(log.lapped(), 0);
+    /// ```
+    pub fn lapped(&self) -> u64 {
+        self.tickets.lapped()
+    }
+
+    /// Forgets every item. Sequence numbers keep counting: the next push gets
+    /// [`total_pushed`](Self::total_pushed), and cursors count the cleared items as lost.
+    ///
+    /// # Examples
+    /// ```
+    /// let mut log = verisync::bounded_log::InlineLog::new(4);
+    /// log.push(1u8);
+    /// log.clear();
+    /// assert!(log.snapshot().is_empty());
+    /// assert_eq!(log.push(2), 1);
+    /// assert_eq!(log.read_since(0).lost, 1);
+    /// ```
+    pub fn clear(&mut self) {
+        // The slots keep their words: every one is older than the new floor, so readers take
+        // it for a push in flight, never for an item.
+        self.tickets.clear();
+    }
+
+    /// The retained items, oldest first.
+    ///
+    /// # Examples
+    /// ```
+    /// let log = verisync::bounded_log::InlineLog::new(2);
+    /// for i in 1..=3u32 {
+    ///     log.push(i);
+    /// }
+    /// assert_eq!(log.into_vec(), [2, 3]);
+    /// ```
+    pub fn into_vec(self) -> Vec<T> {
+        // We own the log, so every push has returned: this is exactly the retained items.
+        self.snapshot()
+    }
+}
+
+impl<T> fmt::Debug for InlineLog<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.tickets.debug("InlineLog", f)
+    }
+}
+
+/// The stamp a slot holding item `seq` has: `seq + 1`, so that 0 means never written.
+fn stamp(seq: u64) -> u64 {
+    // Unreachable overflow: `u64::MAX` pushes take centuries.
+    seq + 1
+}
+
+/// The word of item `seq` with value bits `bits`.
+fn slot_word(seq: u64, bits: u64) -> u128 {
+    (u128::from(stamp(seq)) << 64) | u128::from(bits)
+}
+
+/// The stamp of a slot word.
+fn stamp_of(word: u128) -> u64 {
+    (word >> 64) as u64
+}
+
+/// `value`'s bytes in the low bytes of a word (the rest zero).
+fn bits_of<T: Pod>(value: T) -> u64 {
+    let mut bytes = [0; 8];
+    bytes[..size_of::<T>()].copy_from_slice(bytemuck::bytes_of(&value));
+    u64::from_ne_bytes(bytes)
+}
+
+/// The value whose bytes are the low bytes of `word`'s value half.
+fn value_of<T: Pod>(word: u128) -> T {
+    let bytes = (word as u64).to_ne_bytes();
+    bytemuck::pod_read_unaligned(&bytes[..size_of::<T>()])
+}
