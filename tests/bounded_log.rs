@@ -26,7 +26,7 @@ use std::thread;
 
 use behaviour::{WATCHDOG, scaled, spawn_watched};
 use log_window::Pushed;
-use verisync::bounded_log::{BoundedLog, CapacityError, Read};
+use verisync::bounded_log::{BoundedLog, CapacityError, InlineLog, Read};
 
 // ---------------------------------------------------------------------------------------------
 // Drop-counted values
@@ -735,18 +735,56 @@ fn value_of(writer: usize, i: usize) -> u64 {
     ((writer as u64) << 32) | i as u64
 }
 
+/// What the concurrent checks need of a log of `u64`s: both logs give it.
+trait U64Log: Sync {
+    fn make(capacity: usize) -> Self;
+    fn push(&self, value: u64) -> u64;
+    fn snapshot(&self) -> Vec<u64>;
+    fn read_since(&self, seq: u64) -> Read<u64>;
+    fn lapped(&self) -> u64;
+    fn into_vec(self) -> Vec<u64>;
+}
+
+/// Implements [`U64Log`] for a log type by forwarding to its own methods.
+macro_rules! u64_log {
+    ($log:ident) => {
+        impl U64Log for $log<u64> {
+            fn make(capacity: usize) -> Self {
+                $log::new(capacity)
+            }
+            fn push(&self, value: u64) -> u64 {
+                $log::push(self, value)
+            }
+            fn snapshot(&self) -> Vec<u64> {
+                $log::snapshot(self)
+            }
+            fn read_since(&self, seq: u64) -> Read<u64> {
+                $log::read_since(self, seq)
+            }
+            fn lapped(&self) -> u64 {
+                $log::lapped(self)
+            }
+            fn into_vec(self) -> Vec<u64> {
+                $log::into_vec(self)
+            }
+        }
+    };
+}
+u64_log!(BoundedLog);
+u64_log!(InlineLog);
+
 /// `writers` threads push `per_writer` values each into a log of `capacity` while `snapshotters`
 /// threads take snapshots and `tailers` threads follow it with cursors; afterwards every
 /// snapshot must be a contiguous window and every cursor read must account for what it asked
 /// about; a final snapshot must be exactly the last `capacity` items.
-fn writers_and_readers(
+fn writers_and_readers<L: U64Log>(
     capacity: usize,
     writers: usize,
     per_writer: usize,
     snapshotters: usize,
     tailers: usize,
 ) {
-    let log = BoundedLog::new(capacity);
+    let log = L::make(capacity);
     let done = AtomicBool::new(false);
     let (pushes, snapshots, reads) = thread::scope(|scope| {
         let writer_threads: Vec<_> = (0..writers)
@@ -854,22 +892,32 @@ fn writers_and_readers(
 
 #[test]
 fn concurrent_two_writers_one_snapshotter() {
-    writers_and_readers(scaled(64, 4), 2, scaled(100_000, 60), 1, 0);
+    writers_and_readers::<BoundedLog<u64>>(scaled(64, 4), 2, scaled(100_000, 60), 1, 0);
 }
 
 #[test]
 fn concurrent_two_writers_one_tailer() {
-    writers_and_readers(scaled(64, 4), 2, scaled(100_000, 60), 0, 1);
+    writers_and_readers::<BoundedLog<u64>>(scaled(64, 4), 2, scaled(100_000, 60), 0, 1);
 }
 
 #[test]
 fn concurrent_capacity_1_many_writers_and_readers() {
-    writers_and_readers(1, scaled(4, 3), scaled(20_000, 20), 2, 1);
+    writers_and_readers::<BoundedLog<u64>>(1, scaled(4, 3), scaled(20_000, 20), 2, 1);
+}
+
+#[test]
+fn concurrent_inline_two_writers_two_readers() {
+    writers_and_readers::<InlineLog<u64>>(scaled(64, 4), 2, scaled(100_000, 60), 1, 1);
+}
+
+#[test]
+fn concurrent_inline_capacity_1_many_writers_and_readers() {
+    writers_and_readers::<InlineLog<u64>>(1, scaled(4, 3), scaled(20_000, 20), 2, 1);
 }
 
 #[test]
 fn concurrent_capacity_2_readers_overlap() {
-    writers_and_readers(2, 2, scaled(50_000, 30), 2, 2);
+    writers_and_readers::<BoundedLog<u64>>(2, 2, scaled(50_000, 30), 2, 2);
 }
 
 /// Drop counting with writers and readers at once: every value dropped exactly once, whether
