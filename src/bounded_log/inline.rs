@@ -10,11 +10,11 @@
 
 use std::fmt;
 use std::marker::PhantomData;
-use std::mem::size_of;
+use std::mem::{MaybeUninit, size_of};
 
 use bytemuck::Pod;
 
-use super::{CapacityError, Lookup, Progress, Read, Tickets};
+use super::{CapacityError, Progress, Read, Run, Stop, Tickets};
 use crate::sync::{AtomicU128, Ordering};
 
 /// A slot that was never written: stamp 0, which no sequence number has.
@@ -130,15 +130,25 @@ impl<T: Pod> InlineLog<T> {
         }
     }
 
-    /// Looks up item `seq`: a copy of it if its slot holds it.
-    fn lookup(&self, seq: u64) -> Lookup<T> {
-        // Acquire: pairs with the Release of the compare-and-swap that installed the word.
-        let word = self.slots[self.tickets.index(seq)].load(Ordering::Acquire);
-        match stamp_of(word).cmp(&stamp(seq)) {
-            std::cmp::Ordering::Equal => Lookup::Found(value_of(word)),
-            std::cmp::Ordering::Less => Lookup::Pending,
-            std::cmp::Ordering::Greater => Lookup::Evicted,
+    /// Appends copies of items `from..to` (at most `capacity` of them) to `out` while each is
+    /// found: one pass over the slots from `from`'s, wrapping once, writing into `out`'s spare
+    /// capacity.
+    fn copy_run(&self, from: u64, to: u64, out: &mut Vec<T>) -> Run {
+        let wanted = (to - from) as usize;
+        out.reserve(wanted);
+        let dest = &mut out.spare_capacity_mut()[..wanted];
+        let (wrapped, unwrapped) = self.slots.split_at(self.tickets.index(from));
+        let mut run = copy_while_held(unwrapped, from, dest);
+        let copied = (run.next - from) as usize;
+        if matches!(run.stop, Stop::End) && copied < wanted {
+            run = copy_while_held(wrapped, run.next, &mut dest[copied..]);
         }
+        let copied = (run.next - from) as usize;
+        // SAFETY: `copy_while_held` wrote the first `copied` elements of the spare capacity
+        // (item `from + k` into element `k`, the two passes back to back), and `copied` is at
+        // most `wanted`, which `reserve` made room for.
+        unsafe { out.set_len(out.len() + copied) };
+        run
     }
 
     /// Copies the retained items, oldest first: a contiguous run of sequence numbers ending
@@ -175,7 +185,8 @@ impl<T: Pod> InlineLog<T> {
     /// assert_eq!(items, [2, 3]);
     /// ```
     pub fn snapshot_into(&self, items: &mut Vec<T>) {
-        self.tickets.snapshot_into(items, |seq| self.lookup(seq));
+        self.tickets
+            .snapshot_into(items, |from, to, out| self.copy_run(from, to, out));
     }
 
     /// Reads the items from sequence number `seq` on: pass 0 the first time, then the
@@ -224,7 +235,7 @@ impl<T: Pod> InlineLog<T> {
     /// ```
     pub fn read_since_into(&self, seq: u64, items: &mut Vec<T>) -> Progress {
         self.tickets
-            .read_since_into(seq, items, |seq| self.lookup(seq))
+            .read_since_into(seq, items, |from, to, out| self.copy_run(from, to, out))
     }
 
     /// The number of items retained, counting pushes still in flight: `min(capacity, pushes
@@ -329,6 +340,30 @@ impl<T: Pod> InlineLog<T> {
 impl<T> fmt::Debug for InlineLog<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.tickets.debug("InlineLog", f)
+    }
+}
+
+/// Copies into `dest` the values of `slots` while slot `k` holds item `from + k`; the run ends
+/// when `slots` or `dest` does.
+fn copy_while_held<T: Pod>(slots: &[AtomicU128], from: u64, dest: &mut [MaybeUninit<T>]) -> Run {
+    let mut next = from;
+    for (slot, value) in slots.iter().zip(dest) {
+        // Acquire: pairs with the Release of the compare-and-swap that installed the word.
+        let word = slot.load(Ordering::Acquire);
+        let stop = match stamp_of(word).cmp(&stamp(next)) {
+            std::cmp::Ordering::Equal => {
+                value.write(value_of(word));
+                next += 1;
+                continue;
+            }
+            std::cmp::Ordering::Less => Stop::Pending,
+            std::cmp::Ordering::Greater => Stop::Evicted,
+        };
+        return Run { next, stop };
+    }
+    Run {
+        next,
+        stop: Stop::End,
     }
 }
 

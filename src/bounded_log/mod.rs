@@ -124,6 +124,24 @@ pub struct Progress {
     pub lost: u64,
 }
 
+/// Where a run of copies, made oldest first from some sequence number on, stopped.
+struct Run {
+    /// The sequence number after the last item copied.
+    next: u64,
+    /// Why the run stopped at item `next`.
+    stop: Stop,
+}
+
+/// Why a run of copies stopped.
+enum Stop {
+    /// It copied every item it was asked for.
+    End,
+    /// Item `next`'s push is in flight.
+    Pending,
+    /// Item `next` was evicted.
+    Evicted,
+}
+
 /// What a reader found in the slot of the sequence number it asked for.
 enum Lookup<T> {
     /// The item was there; a copy of it.
@@ -135,8 +153,9 @@ enum Lookup<T> {
 }
 
 /// Both logs' sequence numbers: the tickets handed out, the slot of each, what was cleared and
-/// which pushes were lapped; and the two walks readers make over the slots, given a lookup of
-/// one sequence number.
+/// which pushes were lapped; and the two walks readers make over the slots, given an engine's
+/// way of copying a run of items (`copy_run(from, to, out)`: append items `from..to` to `out`
+/// while each is found, and say where it stopped).
 struct Tickets {
     /// The sequence number of the next push: the number of tickets handed out.
     tail: CachePadded<AtomicU64>,
@@ -208,23 +227,28 @@ impl Tickets {
         }
     }
 
-    /// Replaces `out`'s contents with a snapshot (module documentation, *Snapshots*), made by
-    /// looking up each retained sequence number, oldest first.
-    fn snapshot_into<T>(&self, out: &mut Vec<T>, mut lookup: impl FnMut(u64) -> Lookup<T>) {
+    /// Replaces `out`'s contents with a snapshot (module documentation, *Snapshots*), made of
+    /// runs of the retained items, oldest first.
+    fn snapshot_into<T>(
+        &self,
+        out: &mut Vec<T>,
+        mut copy_run: impl FnMut(u64, u64, &mut Vec<T>) -> Run,
+    ) {
         out.clear();
         let end = self.end();
         let start = self.oldest_retained(end);
         // The sequence number of `out[0]`.
         let mut first = start;
         out.reserve((end - start) as usize);
-        for seq in start..end {
-            match lookup(seq) {
-                Lookup::Found(value) => out.push(value),
-                Lookup::Pending => break,
-                Lookup::Evicted => {
-                    // Everything older is evicted too.
+        while first < end {
+            // `out` is empty: this run starts at `first`.
+            let run = copy_run(first, end, out);
+            match run.stop {
+                Stop::End | Stop::Pending => break,
+                Stop::Evicted => {
+                    // Everything older is evicted too, and so may be more by now.
                     out.clear();
-                    first = seq + 1;
+                    first = self.resume_after_eviction(run.next);
                 }
             }
         }
@@ -237,12 +261,12 @@ impl Tickets {
     }
 
     /// Appends to `out` the visible items from `seq` on (module documentation, *Cursors*),
-    /// made by looking up each sequence number in turn.
+    /// made of runs of items in turn.
     fn read_since_into<T>(
         &self,
         seq: u64,
         out: &mut Vec<T>,
-        mut lookup: impl FnMut(u64) -> Lookup<T>,
+        mut copy_run: impl FnMut(u64, u64, &mut Vec<T>) -> Run,
     ) -> Progress {
         let end = self.end();
         let mut next = seq.max(self.oldest_retained(end));
@@ -250,20 +274,59 @@ impl Tickets {
         let mut lost = if silent_loss { 0 } else { next - seq };
         let appended_from = out.len();
         while next < end {
-            match lookup(next) {
-                Lookup::Found(value) => out.push(value),
-                Lookup::Pending => break,
+            let run = copy_run(next, end, out);
+            next = run.next;
+            match run.stop {
+                Stop::End | Stop::Pending => break,
                 // Hand out the run read so far; the next read counts the loss.
-                Lookup::Evicted if out.len() > appended_from => break,
-                Lookup::Evicted => {
+                Stop::Evicted if out.len() > appended_from => break,
+                Stop::Evicted => {
+                    let resume = self.resume_after_eviction(next);
                     if !silent_loss {
-                        lost += 1;
+                        lost += resume - next;
                     }
+                    next = resume;
                 }
             }
-            next += 1;
         }
         Progress { next, lost }
+    }
+
+    /// Where a walk that found item `seq` evicted goes on: past it, and past every item
+    /// evicted since the walk began, so that a reader overtaken by the writers skips to them in
+    /// one step instead of one item at a time.
+    fn resume_after_eviction(&self, seq: u64) -> u64 {
+        (seq + 1).max(self.oldest_retained(self.end()))
+    }
+
+    /// A `copy_run` made of one lookup per item.
+    fn run_of_lookups<T>(
+        from: u64,
+        to: u64,
+        out: &mut Vec<T>,
+        mut lookup: impl FnMut(u64) -> Lookup<T>,
+    ) -> Run {
+        for next in from..to {
+            match lookup(next) {
+                Lookup::Found(value) => out.push(value),
+                Lookup::Pending => {
+                    return Run {
+                        next,
+                        stop: Stop::Pending,
+                    };
+                }
+                Lookup::Evicted => {
+                    return Run {
+                        next,
+                        stop: Stop::Evicted,
+                    };
+                }
+            }
+        }
+        Run {
+            next: to,
+            stop: Stop::End,
+        }
     }
 
     /// Writes the fields both logs' `Debug` show.

@@ -26,7 +26,7 @@ use std::ptr;
 
 use crossbeam_utils::CachePadded;
 
-use super::{CapacityError, Lookup, Progress, Read, Tickets};
+use super::{CapacityError, Lookup, Progress, Read, Run, Tickets};
 use crate::sync::{
     AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, MODEL_CHECKED, Ordering, UnsafeCell, fence,
 };
@@ -306,6 +306,14 @@ impl<T> BoundedLog<T> {
         }
     }
 
+    /// Appends clones of items `from..to` to `out` while each is found.
+    fn copy_run(&self, pin: &Pin<'_, T>, from: u64, to: u64, out: &mut Vec<T>) -> Run
+    where
+        T: Clone,
+    {
+        Tickets::run_of_lookups(from, to, out, |seq| self.lookup(pin, seq))
+    }
+
     /// Copies the retained items, oldest first: a contiguous run of sequence numbers ending
     /// before the first push still in flight (module documentation, *Snapshots*). Wait-free
     /// apart from the clones and the freeing of evicted items.
@@ -349,7 +357,7 @@ impl<T> BoundedLog<T> {
     {
         let pin = self.reclaim.pin();
         self.tickets
-            .snapshot_into(items, |seq| self.lookup(&pin, seq));
+            .snapshot_into(items, |from, to, out| self.copy_run(&pin, from, to, out));
         drop(pin);
     }
 
@@ -412,9 +420,9 @@ impl<T> BoundedLog<T> {
         T: Clone + Sync,
     {
         let pin = self.reclaim.pin();
-        let progress = self
-            .tickets
-            .read_since_into(seq, items, |seq| self.lookup(&pin, seq));
+        let progress = self.tickets.read_since_into(seq, items, |from, to, out| {
+            self.copy_run(&pin, from, to, out)
+        });
         drop(pin);
         progress
     }
