@@ -25,7 +25,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::thread;
 
 use behaviour::{WATCHDOG, scaled, spawn_watched};
-use log_window::Pushed;
+use log_window::{Pushed, U64Log};
 use verisync::bounded_log::{BoundedLog, CapacityError, InlineLog, Read};
 
 // ---------------------------------------------------------------------------------------------
@@ -734,44 +734,6 @@ fn overlapping_readers_do_not_postpone_freeing() {
 fn value_of(writer: usize, i: usize) -> u64 {
     ((writer as u64) << 32) | i as u64
 }
-
-/// What the concurrent checks need of a log of `u64`s: both logs give it.
-trait U64Log: Sync {
-    fn make(capacity: usize) -> Self;
-    fn push(&self, value: u64) -> u64;
-    fn snapshot(&self) -> Vec<u64>;
-    fn read_since(&self, seq: u64) -> Read<u64>;
-    fn lapped(&self) -> u64;
-    fn into_vec(self) -> Vec<u64>;
-}
-
-/// Implements [`U64Log`] for a log type by forwarding to its own methods.
-macro_rules! u64_log {
-    ($log:ident) => {
-        impl U64Log for $log<u64> {
-            fn make(capacity: usize) -> Self {
-                $log::new(capacity)
-            }
-            fn push(&self, value: u64) -> u64 {
-                $log::push(self, value)
-            }
-            fn snapshot(&self) -> Vec<u64> {
-                $log::snapshot(self)
-            }
-            fn read_since(&self, seq: u64) -> Read<u64> {
-                $log::read_since(self, seq)
-            }
-            fn lapped(&self) -> u64 {
-                $log::lapped(self)
-            }
-            fn into_vec(self) -> Vec<u64> {
-                $log::into_vec(self)
-            }
-        }
-    };
-}
-u64_log!(BoundedLog);
-u64_log!(InlineLog);
 
 /// `writers` threads push `per_writer` values each into a log of `capacity` while `snapshotters`
 /// threads take snapshots and `tailers` threads follow it with cursors; afterwards every

@@ -254,3 +254,148 @@ fn a_lapped_push_is_counted() {
         "no execution lapped a push"
     );
 }
+
+/// The `InlineLog` models: two writers push one value each, `VALUE_BASE + id` for ids 0 and 1,
+/// after writing `WRITTEN` into their own [`Written`] cell; a reader runs `read` meanwhile.
+/// Every value a reader gets must be one that was pushed, with the sequence number it was
+/// pushed with, and its writer's cell must read `WRITTEN` (loom reports the access if the
+/// install did not happen before the reader's load). After the joins the log must hold exactly
+/// the newest items.
+mod inline {
+    use super::*;
+    use support::Written;
+    use verisync::bounded_log::InlineLog;
+
+    /// Values are `VALUE_BASE + id`, so that a value made of a slot's empty bits (0) or of
+    /// no push at all is told from every pushed one.
+    const VALUE_BASE: u64 = 100;
+    /// What each writer writes into its cell before pushing.
+    const WRITTEN: usize = 7;
+
+    /// The id of a value a reader got; panics on a value never pushed.
+    fn id_of(value: u64) -> usize {
+        let id = value.wrapping_sub(VALUE_BASE);
+        assert!(id < 2, "value {value} was never pushed");
+        id as usize
+    }
+
+    /// The ids of `values`, each checked for a pushed value whose writer's cell is visible.
+    fn ids_seen(values: &[u64], cells: &[Written; 2]) -> Vec<usize> {
+        values
+            .iter()
+            .map(|&value| {
+                let id = id_of(value);
+                assert_eq!(cells[id].get(), WRITTEN, "value {value} before its cell");
+                id
+            })
+            .collect()
+    }
+
+    fn writers_and_reader<R: Send + 'static>(
+        capacity: usize,
+        read: fn(&InlineLog<u64>, &[Written; 2]) -> R,
+        check: impl FnOnce(R, &[u64]),
+    ) {
+        let log = Arc::new(InlineLog::new(capacity));
+        let cells = Arc::new([Written::new(), Written::new()]);
+        let writers = [0, 1].map(|id| {
+            let (log, cells) = (log.clone(), cells.clone());
+            thread::spawn(move || {
+                cells[id].set(WRITTEN);
+                log.push(VALUE_BASE + id as u64)
+            })
+        });
+        let reader = {
+            let (log, cells) = (log.clone(), cells.clone());
+            thread::spawn(move || read(&log, &cells))
+        };
+        let seq_of = writers.map(|writer| writer.join().unwrap());
+        check(reader.join().unwrap(), &seq_of);
+        let log = Arc::try_unwrap(log).unwrap_or_else(|_| panic!("a role kept the log"));
+        let expected: Vec<u64> = (2u64.saturating_sub(capacity as u64)..2).collect();
+        let seqs = |values: Vec<u64>| -> Vec<u64> {
+            values
+                .into_iter()
+                .map(|value| seq_of[id_of(value)])
+                .collect()
+        };
+        assert_eq!(seqs(log.snapshot()), expected, "final snapshot");
+        assert_eq!(seqs(log.into_vec()), expected, "into_vec");
+    }
+
+    /// The reader takes one snapshot: a contiguous window of pushed values, each visible with
+    /// its writer's cell.
+    fn writers_and_snapshot(capacity: usize) {
+        writers_and_reader(
+            capacity,
+            |log, cells| ids_seen(&log.snapshot(), cells),
+            |snapshot, seq_of| assert_window(&snapshot, seq_of, capacity),
+        );
+    }
+
+    #[test]
+    fn inline_writers_and_snapshot_capacity_1() {
+        explore("inline_writers_and_snapshot_capacity_1", 100, || {
+            writers_and_snapshot(1);
+        });
+    }
+
+    #[test]
+    fn inline_writers_and_snapshot_capacity_2() {
+        explore("inline_writers_and_snapshot_capacity_2", 100, || {
+            writers_and_snapshot(2);
+        });
+    }
+
+    /// The reader reads with a cursor from 0: item `k` of the read must have sequence number
+    /// `lost + k`, so a slot's word read under the wrong sequence number is caught even when
+    /// the value is a pushed one.
+    #[test]
+    fn inline_writers_and_cursor_capacity_1() {
+        explore("inline_writers_and_cursor_capacity_1", 100, || {
+            writers_and_reader(
+                1,
+                |log, cells| {
+                    let read = log.read_since(0);
+                    (ids_seen(&read.items, cells), read.next, read.lost)
+                },
+                |(items, next, lost), seq_of| {
+                    for (k, &id) in items.iter().enumerate() {
+                        assert_eq!(seq_of[id], lost + k as u64, "item {k} of {items:?}");
+                    }
+                    assert_eq!(lost + items.len() as u64, next, "{items:?}, lost {lost}");
+                },
+            );
+        });
+    }
+
+    /// Capacity 1, two writers and no reader: whichever order the pushes install in, the log
+    /// ends holding the item with ticket 1, and at most the push with ticket 0 counts as
+    /// lapped. Some execution must lap, and some not.
+    #[test]
+    fn inline_a_lapped_push_leaves_the_newer_item() {
+        static LAPPED: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+        explore("inline_a_lapped_push_leaves_the_newer_item", 5, || {
+            let log = Arc::new(InlineLog::new(1));
+            let writers = [0u64, 1].map(|id| {
+                let log = log.clone();
+                thread::spawn(move || (log.push(VALUE_BASE + id), id))
+            });
+            let pushed = writers.map(|writer| writer.join().unwrap());
+            let newer = pushed.iter().find(|(seq, _)| *seq == 1).unwrap().1;
+            assert_eq!(
+                log.snapshot(),
+                [VALUE_BASE + newer],
+                "the newer item was lost"
+            );
+            let lapped = log.lapped();
+            assert!(lapped <= 1, "lapped {lapped}");
+            LAPPED.fetch_or(1 << lapped, std::sync::atomic::Ordering::Relaxed);
+        });
+        assert_eq!(
+            LAPPED.load(std::sync::atomic::Ordering::Relaxed),
+            0b11,
+            "not every execution lapped, and not every one installed in ticket order"
+        );
+    }
+}

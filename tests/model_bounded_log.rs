@@ -5,8 +5,10 @@
 //!   (push, snapshot, cursor reads from random sequence numbers, `len`, `total_pushed`,
 //!   `clear`) on a log of capacity 1..=8, compares every result with the model, and ends with
 //!   `into_vec` or a drop. Every value records its drops, and each must be dropped exactly once.
-//! - `threaded_snapshots_are_windows`: two writer threads and one reader thread each run their
-//!   own random sequence; every snapshot must be a contiguous, in-order window of what was
+//! - The same sequences run on an `InlineLog` of `u64` (whose reads go through `snapshot_into`
+//!   and `read_since_into`, into buffers that already hold something).
+//! - `threaded_snapshots_are_windows`: on either log, two writer threads and one reader thread
+//!   each run their own random sequence; every snapshot must be a contiguous, in-order window of what was
 //!   pushed and every cursor read must account for what it covered
 //!   (`tests/support/log_window.rs`).
 //!
@@ -21,9 +23,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::thread;
 
-use log_window::Pushed;
+use log_window::{Pushed, U64Log};
 use proptest::prelude::*;
-use verisync::bounded_log::{BoundedLog, Read};
+use verisync::bounded_log::{BoundedLog, InlineLog, Progress, Read};
 
 /// Longest operation sequence generated.
 const MAX_OPS: usize = 64;
@@ -80,6 +82,65 @@ fn op() -> impl Strategy<Value = Op> {
         1 => Just(Op::Len),
         1 => Just(Op::Clear),
     ]
+}
+
+/// Runs `ops` on an `InlineLog` of `capacity` (values are their sequence numbers, snapshots go
+/// into one reused buffer) and on the model; `into_vec` at the end if `take_all`.
+fn run_sequential_inline(capacity: usize, ops: &[Op], take_all: bool) -> Result<(), TestCaseError> {
+    let mut log = InlineLog::new(capacity);
+    let mut model: VecDeque<u64> = VecDeque::new();
+    let mut snapshot = Vec::new();
+    let mut total: u64 = 0;
+    let mut cleared_at: u64 = 0;
+    for op in ops {
+        match *op {
+            Op::Push => {
+                prop_assert_eq!(log.push(total), total);
+                model.push_back(total);
+                total += 1;
+                if model.len() > capacity {
+                    model.pop_front();
+                }
+            }
+            Op::Snapshot => {
+                log.snapshot_into(&mut snapshot);
+                prop_assert_eq!(&snapshot, &Vec::from(model.clone()));
+            }
+            Op::ReadSince(back) => {
+                let from = total.saturating_add_signed(-back);
+                let mut items = vec![u64::MAX];
+                let progress = log.read_since_into(from, &mut items);
+                let oldest = total.saturating_sub(capacity as u64).max(cleared_at);
+                let first = from.max(oldest);
+                let mut expected = vec![u64::MAX];
+                expected.extend(first..total.max(first));
+                prop_assert_eq!(items, expected);
+                prop_assert_eq!(
+                    progress,
+                    Progress {
+                        next: total.max(from),
+                        lost: first - from
+                    }
+                );
+            }
+            Op::Len => {
+                prop_assert_eq!(log.len(), model.len());
+                prop_assert_eq!(log.is_empty(), model.is_empty());
+                prop_assert_eq!(log.total_pushed(), total);
+                prop_assert_eq!(log.capacity(), capacity);
+                prop_assert_eq!(log.lapped(), 0);
+            }
+            Op::Clear => {
+                log.clear();
+                model.clear();
+                cleared_at = total;
+            }
+        }
+    }
+    if take_all {
+        prop_assert_eq!(log.into_vec(), Vec::from(model));
+    }
+    Ok(())
 }
 
 /// Runs `ops` on a log of `capacity` and on the model; `into_vec` at the end if `take_all`.
@@ -175,8 +236,11 @@ fn thread_ops() -> impl Strategy<Value = Vec<ThreadOp>> {
 }
 
 /// Three threads run their own sequences; the two writers push (and read), the third reads.
-fn run_threaded(capacity: usize, sequences: [Vec<ThreadOp>; 3]) -> Result<(), TestCaseError> {
-    let log = BoundedLog::<u64>::new(capacity);
+fn run_threaded<L: U64Log>(
+    capacity: usize,
+    sequences: [Vec<ThreadOp>; 3],
+) -> Result<(), TestCaseError> {
+    let log = L::make(capacity);
     let results: Vec<_> = thread::scope(|scope| {
         let handles: Vec<_> = sequences
             .iter()
@@ -252,6 +316,7 @@ proptest! {
         take_all in any::<bool>(),
     ) {
         run_sequential(capacity, &ops, take_all)?;
+        run_sequential_inline(capacity, &ops, take_all)?;
     }
 }
 
@@ -268,6 +333,7 @@ proptest! {
         b in thread_ops(),
         c in thread_ops(),
     ) {
-        run_threaded(capacity, [a, b, c])?;
+        run_threaded::<BoundedLog<u64>>(capacity, [a.clone(), b.clone(), c.clone()])?;
+        run_threaded::<InlineLog<u64>>(capacity, [a, b, c])?;
     }
 }

@@ -1,5 +1,6 @@
-//! shuttle schedules of the bounded log: four writers and two readers (one taking snapshots,
-//! one following with a cursor) on a log of capacity 1 to 3, with a drop-counting payload.
+//! shuttle schedules of the bounded logs: four writers and two readers (one taking snapshots,
+//! one following with a cursor) on a log of capacity 1 to 3; a `BoundedLog` of a
+//! drop-counting payload, and an `InlineLog` of `u64` ids.
 //!
 //! shuttle controls every thread switch (random and PCT schedulers), so it reaches schedules
 //! where writers lap each other and readers overlap evictions and collections, with more
@@ -24,7 +25,7 @@ use log_window::Pushed;
 use shuttle::rand::{Rng, thread_rng};
 use shuttle::thread;
 use support::{Scheduler, run};
-use verisync::bounded_log::{BoundedLog, Read};
+use verisync::bounded_log::{BoundedLog, InlineLog, Read};
 
 /// Writer threads, and values each pushes.
 const WRITERS: usize = 4;
@@ -59,28 +60,99 @@ fn ids(values: &[Value]) -> Vec<u64> {
     values.iter().map(|value| value.id).collect()
 }
 
+/// A log of either kind, seen through the ids of its values.
+trait IdLog: Send + Sync + 'static {
+    fn create(capacity: usize, values: usize) -> Self;
+    /// Pushes the value with `id`; its sequence number.
+    fn push_id(&self, id: u64) -> u64;
+    fn snapshot_ids(&self) -> Vec<u64>;
+    fn read_ids(&self, seq: u64) -> Read<u64>;
+    /// `into_vec`'s ids, after which every value must have been dropped exactly once.
+    fn into_ids(self) -> Vec<u64>;
+}
+
+/// A `BoundedLog` of drop-counting values.
+struct Counted {
+    log: BoundedLog<Value>,
+    drops: Arc<Vec<AtomicUsize>>,
+}
+
+impl IdLog for Counted {
+    fn create(capacity: usize, values: usize) -> Self {
+        Counted {
+            log: BoundedLog::new(capacity),
+            drops: Arc::new((0..values).map(|_| 0.into()).collect()),
+        }
+    }
+
+    fn push_id(&self, id: u64) -> u64 {
+        self.log.push(Value {
+            id,
+            original: true,
+            drops: self.drops.clone(),
+        })
+    }
+
+    fn snapshot_ids(&self) -> Vec<u64> {
+        ids(&self.log.snapshot())
+    }
+
+    fn read_ids(&self, seq: u64) -> Read<u64> {
+        let read = self.log.read_since(seq);
+        Read {
+            items: ids(&read.items),
+            next: read.next,
+            lost: read.lost,
+        }
+    }
+
+    fn into_ids(self) -> Vec<u64> {
+        let ids = ids(&self.log.into_vec());
+        for (id, count) in self.drops.iter().enumerate() {
+            assert_eq!(count.load(Relaxed), 1, "value {id} dropped wrongly");
+        }
+        ids
+    }
+}
+
+impl IdLog for InlineLog<u64> {
+    fn create(capacity: usize, _values: usize) -> Self {
+        InlineLog::new(capacity)
+    }
+
+    fn push_id(&self, id: u64) -> u64 {
+        self.push(id)
+    }
+
+    fn snapshot_ids(&self) -> Vec<u64> {
+        self.snapshot()
+    }
+
+    fn read_ids(&self, seq: u64) -> Read<u64> {
+        self.read_since(seq)
+    }
+
+    fn into_ids(self) -> Vec<u64> {
+        self.into_vec()
+    }
+}
+
 /// One execution: the writers push, one reader takes two snapshots, another follows with
 /// cursor reads. After the joins: every snapshot is a contiguous window, the cursor accounted
 /// for every sequence number it covered, the final snapshot and `into_vec` are exactly the
-/// newest items, and every value was dropped exactly once.
-fn writers_and_readers() {
+/// newest items, and (in a `BoundedLog`) every value was dropped exactly once.
+fn writers_and_readers<L: IdLog>() {
     let capacity = thread_rng().gen_range(1..=3);
     let values = WRITERS * PER_WRITER;
-    let drops: Arc<Vec<AtomicUsize>> = Arc::new((0..values).map(|_| 0.into()).collect());
-    let log = Arc::new(BoundedLog::new(capacity));
+    let log = Arc::new(L::create(capacity, values));
     let writers: Vec<_> = (0..WRITERS)
         .map(|writer| {
-            let (log, drops) = (log.clone(), drops.clone());
+            let log = log.clone();
             thread::spawn(move || {
                 (0..PER_WRITER)
                     .map(|i| {
                         let id = (writer * PER_WRITER + i) as u64;
-                        let value = Value {
-                            id,
-                            original: true,
-                            drops: drops.clone(),
-                        };
-                        (id, log.push(value))
+                        (id, log.push_id(id))
                     })
                     .collect::<Vec<_>>()
             })
@@ -88,7 +160,7 @@ fn writers_and_readers() {
         .collect();
     let snapshotter = {
         let log = log.clone();
-        thread::spawn(move || [ids(&log.snapshot()), ids(&log.snapshot())])
+        thread::spawn(move || [log.snapshot_ids(), log.snapshot_ids()])
     };
     let tailer = {
         let log = log.clone();
@@ -96,12 +168,7 @@ fn writers_and_readers() {
             let mut reads = Vec::new();
             let mut next = 0;
             for _ in 0..3 {
-                let read = log.read_since(next);
-                let read = Read {
-                    items: ids(&read.items),
-                    next: read.next,
-                    lost: read.lost,
-                };
+                let read = log.read_ids(next);
                 reads.push((next, read.clone()));
                 next = read.next;
             }
@@ -124,11 +191,8 @@ fn writers_and_readers() {
     let log = Arc::try_unwrap(log).unwrap_or_else(|_| panic!("a thread kept the log"));
     let total = values as u64;
     let expected: Vec<u64> = (total - capacity as u64..total).collect();
-    assert_eq!(pushed.seqs(&ids(&log.snapshot())).unwrap(), expected);
-    assert_eq!(pushed.seqs(&ids(&log.into_vec())).unwrap(), expected);
-    for (id, count) in drops.iter().enumerate() {
-        assert_eq!(count.load(Relaxed), 1, "value {id} dropped wrongly");
-    }
+    assert_eq!(pushed.seqs(&log.snapshot_ids()).unwrap(), expected);
+    assert_eq!(pushed.seqs(&log.into_ids()).unwrap(), expected);
 }
 
 #[test]
@@ -136,7 +200,7 @@ fn random_schedules_four_writers_two_readers() {
     run(
         "random_schedules_four_writers_two_readers",
         Scheduler::Random,
-        writers_and_readers,
+        writers_and_readers::<Counted>,
     );
 }
 
@@ -145,6 +209,24 @@ fn pct_schedules_four_writers_two_readers() {
     run(
         "pct_schedules_four_writers_two_readers",
         Scheduler::Pct,
-        writers_and_readers,
+        writers_and_readers::<Counted>,
+    );
+}
+
+#[test]
+fn inline_random_schedules_four_writers_two_readers() {
+    run(
+        "inline_random_schedules_four_writers_two_readers",
+        Scheduler::Random,
+        writers_and_readers::<InlineLog<u64>>,
+    );
+}
+
+#[test]
+fn inline_pct_schedules_four_writers_two_readers() {
+    run(
+        "inline_pct_schedules_four_writers_two_readers",
+        Scheduler::Pct,
+        writers_and_readers::<InlineLog<u64>>,
     );
 }

@@ -1,8 +1,10 @@
 //! Fuzz target for `verisync::bounded_log`: the input bytes become a log capacity (1..=16) and a
-//! sequence of operations run on one thread; every result is compared with a `VecDeque` model
-//! truncated to the capacity, and a live-set tracker checks that every value is dropped exactly
-//! once and that the values alive are exactly the retained ones (plus the clones a read still
-//! holds, which the tracker does not count).
+//! sequence of operations run on one thread, on a `BoundedLog` and an `InlineLog` side by side;
+//! every result of both is compared with a `VecDeque` model truncated to the capacity, and a
+//! live-set tracker checks that every `BoundedLog` value is dropped exactly once and that the
+//! values alive are exactly the retained ones (plus the clones a read still holds, which the
+//! tracker does not count). The `InlineLog` reads go through `snapshot_into` and
+//! `read_since_into` with buffers kept across operations.
 //!
 //! ```text
 //! cargo +nightly fuzz run bounded_log -- -max_total_time=30
@@ -18,7 +20,7 @@ use std::cell::RefCell;
 use std::collections::{BTreeSet, VecDeque};
 
 use libfuzzer_sys::fuzz_target;
-use verisync::bounded_log::BoundedLog;
+use verisync::bounded_log::{BoundedLog, InlineLog, Progress};
 
 thread_local! {
     /// Ids of the original [`Item`]s alive right now (clones are not tracked).
@@ -94,6 +96,10 @@ impl Op {
 struct Harness {
     capacity: usize,
     log: BoundedLog<Item>,
+    /// The same operations with the ids as values.
+    inline: InlineLog<u64>,
+    /// `inline`'s snapshot buffer, reused by every snapshot.
+    snapshot: Vec<u64>,
     /// Ids of the retained values, oldest first; an id is its sequence number.
     model: VecDeque<u64>,
     total: u64,
@@ -107,6 +113,7 @@ impl Harness {
                 for _ in 0..count {
                     let seq = self.log.push(Item::new(self.total));
                     assert_eq!(seq, self.total, "sequence number");
+                    assert_eq!(self.inline.push(self.total), seq, "inline sequence number");
                     self.total += 1;
                     self.model.push_back(seq);
                     if self.model.len() > self.capacity {
@@ -121,6 +128,13 @@ impl Harness {
                     "snapshot {got:?} != {:?}",
                     self.model
                 );
+                self.inline.snapshot_into(&mut self.snapshot);
+                assert!(
+                    self.snapshot.iter().eq(self.model.iter()),
+                    "inline snapshot {:?} != {:?}",
+                    self.snapshot,
+                    self.model
+                );
             }
             Op::ReadSince { back } => {
                 let from = self.total.saturating_add_signed(-back);
@@ -131,9 +145,17 @@ impl Harness {
                     .max(self.cleared_at);
                 let first = from.max(oldest);
                 let got: Vec<u64> = read.items.iter().map(|item| item.id).collect();
-                assert_eq!(got, (first..self.total.max(first)).collect::<Vec<_>>());
+                let expected: Vec<u64> = (first..self.total.max(first)).collect();
+                assert_eq!(got, expected);
                 assert_eq!(read.next, self.total.max(from), "next");
                 assert_eq!(read.lost, first - from, "lost");
+                // Appends after what the buffer already holds.
+                let mut items = vec![u64::MAX];
+                let progress = self.inline.read_since_into(from, &mut items);
+                assert_eq!(items[0], u64::MAX, "inline read_since_into kept the buffer");
+                assert_eq!(items[1..], expected, "inline read");
+                let Progress { next, lost } = progress;
+                assert_eq!((next, lost), (read.next, read.lost), "inline progress");
             }
             Op::Observe => {
                 assert_eq!(self.log.len(), self.model.len());
@@ -141,9 +163,15 @@ impl Harness {
                 assert_eq!(self.log.capacity(), self.capacity);
                 assert_eq!(self.log.total_pushed(), self.total);
                 assert_eq!(self.log.lapped(), 0);
+                assert_eq!(self.inline.len(), self.model.len());
+                assert_eq!(self.inline.is_empty(), self.model.is_empty());
+                assert_eq!(self.inline.capacity(), self.capacity);
+                assert_eq!(self.inline.total_pushed(), self.total);
+                assert_eq!(self.inline.lapped(), 0);
             }
             Op::Clear => {
                 self.log.clear();
+                self.inline.clear();
                 self.model.clear();
                 self.cleared_at = self.total;
             }
@@ -173,6 +201,8 @@ fuzz_target!(|data: &[u8]| {
     let mut harness = Harness {
         capacity,
         log: BoundedLog::new(capacity),
+        inline: InlineLog::new(capacity),
+        snapshot: Vec::new(),
         model: VecDeque::new(),
         total: 0,
         cleared_at: 0,
@@ -180,7 +210,14 @@ fuzz_target!(|data: &[u8]| {
     for pair in ops.chunks_exact(2) {
         harness.apply(Op::decode(pair[0], pair[1]));
     }
-    let Harness { log, model, .. } = harness;
+    let Harness {
+        log, inline, model, ..
+    } = harness;
+    let inline = inline.into_vec();
+    assert!(
+        inline.iter().eq(model.iter()),
+        "inline into_vec {inline:?} != {model:?}"
+    );
     if setup & 0x10 != 0 {
         let got: Vec<u64> = log.into_vec().iter().map(|item| item.id).collect();
         assert!(got.iter().eq(model.iter()), "into_vec {got:?} != {model:?}");

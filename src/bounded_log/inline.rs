@@ -114,8 +114,9 @@ impl<T: Pod> InlineLog<T> {
         // Relaxed: only the first expected value of the compare-and-swap, which reads the
         // slot again.
         let mut current = slot.load(Ordering::Relaxed);
+        let overwrite_newer = cfg!(verisync_mutant = "inline_log_lapped_overwrites");
         loop {
-            if stamp_of(current) > stamp_of(word) {
+            if stamp_of(current) > stamp_of(word) && !overwrite_newer {
                 // A push one lap ahead installed first: this one was lapped.
                 self.tickets.count_lapped();
                 return seq;
@@ -123,7 +124,15 @@ impl<T: Pod> InlineLog<T> {
             // Release: pairs with the readers' Acquire load of the slot, so a reader that gets
             // this item sees what the pusher did before the push. Failure Relaxed: only a new
             // expected value.
-            match slot.compare_exchange_weak(current, word, Ordering::Release, Ordering::Relaxed) {
+            let success = if cfg!(verisync_mutant = "inline_log_relaxed_install") {
+                Ordering::Relaxed
+            } else {
+                Ordering::Release
+            };
+            if cfg!(verisync_mutant = "inline_log_stamp_before_value") {
+                current = install_stamp_alone(slot, current, seq);
+            }
+            match slot.compare_exchange_weak(current, word, success, Ordering::Relaxed) {
                 Ok(_) => return seq,
                 Err(actual) => current = actual,
             }
@@ -349,8 +358,17 @@ fn copy_while_held<T: Pod>(slots: &[AtomicU128], from: u64, dest: &mut [MaybeUni
     let mut next = from;
     for (slot, value) in slots.iter().zip(dest) {
         // Acquire: pairs with the Release of the compare-and-swap that installed the word.
-        let word = slot.load(Ordering::Acquire);
-        let stop = match stamp_of(word).cmp(&stamp(next)) {
+        let word = slot.load(if cfg!(verisync_mutant = "inline_log_relaxed_load") {
+            Ordering::Relaxed
+        } else {
+            Ordering::Acquire
+        });
+        let held = if cfg!(verisync_mutant = "inline_log_unvalidated") {
+            std::cmp::Ordering::Equal
+        } else {
+            stamp_of(word).cmp(&stamp(next))
+        };
+        let stop = match held {
             std::cmp::Ordering::Equal => {
                 value.write(value_of(word));
                 next += 1;
@@ -364,6 +382,18 @@ fn copy_while_held<T: Pod>(slots: &[AtomicU128], from: u64, dest: &mut [MaybeUni
     Run {
         next,
         stop: Stop::End,
+    }
+}
+
+/// Seeded bug `inline_log_stamp_before_value`: installs item `seq`'s stamp over the value bits
+/// of `current`, as a push that wrote the stamp before the value would; returns the slot's word
+/// after.
+fn install_stamp_alone(slot: &AtomicU128, current: u128, seq: u64) -> u128 {
+    let stamped = slot_word(seq, current as u64);
+    // Release and Relaxed: as in `push`, whose install this splits in two.
+    match slot.compare_exchange_weak(current, stamped, Ordering::Release, Ordering::Relaxed) {
+        Ok(_) => stamped,
+        Err(actual) => actual,
     }
 }
 

@@ -4,12 +4,13 @@
 //! read must account for every sequence number it was asked about, as an item or as a loss.
 //!
 //! Values are unique `u64` ids; the writers record the sequence number each push returned.
+//! [`U64Log`] is what these tests need of a log of `u64`s, given by both logs.
 
 #![allow(dead_code, reason = "each test file uses the checks it needs")]
 
 use std::collections::HashMap;
 
-use verisync::bounded_log::Read;
+use verisync::bounded_log::{BoundedLog, InlineLog, Read};
 
 /// The sequence number each pushed value got.
 #[derive(Default)]
@@ -81,3 +82,45 @@ fn check_consecutive(seqs: &[u64]) -> Result<(), String> {
         None => Ok(()),
     }
 }
+
+/// What the concurrent checks need of a log of `u64`s: both logs give it.
+pub trait U64Log: Sync {
+    fn make(capacity: usize) -> Self;
+    fn push(&self, value: u64) -> u64;
+    fn snapshot(&self) -> Vec<u64>;
+    fn read_since(&self, seq: u64) -> Read<u64>;
+    fn total_pushed(&self) -> u64;
+    fn lapped(&self) -> u64;
+    fn into_vec(self) -> Vec<u64>;
+}
+
+/// Implements [`U64Log`] for a log type by forwarding to its own methods.
+macro_rules! u64_log {
+    ($log:ident) => {
+        impl U64Log for $log<u64> {
+            fn make(capacity: usize) -> Self {
+                $log::new(capacity)
+            }
+            fn push(&self, value: u64) -> u64 {
+                $log::push(self, value)
+            }
+            fn snapshot(&self) -> Vec<u64> {
+                $log::snapshot(self)
+            }
+            fn read_since(&self, seq: u64) -> Read<u64> {
+                $log::read_since(self, seq)
+            }
+            fn total_pushed(&self) -> u64 {
+                $log::total_pushed(self)
+            }
+            fn lapped(&self) -> u64 {
+                $log::lapped(self)
+            }
+            fn into_vec(self) -> Vec<u64> {
+                $log::into_vec(self)
+            }
+        }
+    };
+}
+u64_log!(BoundedLog);
+u64_log!(InlineLog);
