@@ -12,13 +12,17 @@
 //! Counts shrink under `cfg(miri)` (see [`scaled`]). No operation of the log blocks, so no test
 //! needs a watchdog. Concurrent snapshots and cursor reads are checked with
 //! `tests/support/log_window.rs`: every snapshot a contiguous window of what was pushed, every
-//! cursor read accounting for each sequence number as an item or a loss.
+//! cursor read accounting for each sequence number as an item or a loss. The test binary's
+//! allocator counts each thread's allocations, for the check that a full `BoundedLog` pushes
+//! without allocating.
 
 #[path = "support/behaviour.rs"]
 mod behaviour;
 #[path = "support/log_window.rs"]
 mod log_window;
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -724,6 +728,69 @@ fn overlapping_readers_do_not_postpone_freeing() {
     assert_eq!(third.finish(), [3]);
     drop(log);
     drops.assert_dropped_once(0..5);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Recycling: a counting allocator
+// ---------------------------------------------------------------------------------------------
+
+/// The system allocator, counting each thread's allocations.
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+// SAFETY: every call is forwarded to the system allocator unchanged; the count is a
+// thread-local `Cell` with a constant initializer, which allocates nothing itself.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.with(|count| count.set(count.get() + 1));
+        // SAFETY: the caller's contract, passed on.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: the caller's contract, passed on.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations() -> u64 {
+    ALLOCATIONS.with(Cell::get)
+}
+
+#[test]
+fn a_full_log_pushes_without_allocating() {
+    let capacity = 16;
+    let log = BoundedLog::new(capacity);
+    // The first lap allocates a node per slot; the second frees the first lap's into spares.
+    for i in 0..2 * capacity as u64 {
+        log.push(i);
+    }
+    let before = allocations();
+    for i in 0..10 * capacity as u64 {
+        log.push(i);
+    }
+    assert_eq!(
+        allocations() - before,
+        0,
+        "pushes into a full log allocated"
+    );
+    // A snapshot in between holds off nothing once it has returned.
+    assert_eq!(log.snapshot().len(), capacity);
+    let before = allocations();
+    for i in 0..2 * capacity as u64 {
+        log.push(i);
+    }
+    assert_eq!(
+        allocations() - before,
+        0,
+        "pushes after a snapshot allocated"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-//! The engine of [`BoundedLog`]: each item on the heap, freed once no reader can hold it.
+//! The engine of [`BoundedLog`]: each item on the heap, in a node recycled once no reader can
+//! hold it.
 //!
 //! Each slot is an atomic pointer to a heap node holding the sequence number and the value,
 //! written once before the node is published and never changed after, so a reader never reads a
@@ -7,17 +8,24 @@
 //! normally the item one lap older, which it retires. If the displaced node is newer (the
 //! pusher was lapped), it puts that one back in the same way and retires its own.
 //!
-//! Retired nodes are freed once no reader can hold them, by a reclamation scheme small enough
-//! for loom to check: readers announce themselves in one of two counters (`pins`), chosen by a
-//! parity bit, with a `SeqCst` fence between the announcement and their first slot load; a
-//! writer issues a `SeqCst` fence after unlinking a node and frees it at once if both counters
-//! are zero. Otherwise the node goes on a retired stack. A collector (whoever wins a try-lock;
-//! the others skip) takes the whole stack as a batch and frees it once it has seen each counter
-//! at zero after taking it, flipping the parity bit so that new readers join the counter that
-//! has already drained and the other one can drain. Readers collect when they finish and
-//! something was retired, writers every few deferred nodes; a batch that cannot be freed yet
-//! waits for the next collection (at worst the log's drop). A reader that never finishes
-//! postpones freeing (memory grows) but blocks nobody.
+//! Retired nodes are recycled once no reader can hold them, by a reclamation scheme small
+//! enough for loom to check: readers announce themselves in one of two counters (`pins`),
+//! chosen by a parity bit, with a `SeqCst` fence between the announcement and their first slot
+//! load; a writer issues a `SeqCst` fence after unlinking a node and recycles it at once if
+//! both counters are zero. Otherwise the node goes on a retired stack. A collector (whoever
+//! wins a try-lock; the others skip) takes the whole stack as a batch and recycles it once it
+//! has seen each counter at zero after taking it, flipping the parity bit so that new readers
+//! join the counter that has already drained and the other one can drain. Readers collect when
+//! they finish and something was retired, writers every few deferred nodes; a batch that
+//! cannot be recycled yet waits for the next collection (at worst the log's drop). A reader
+//! that never finishes postpones recycling (memory grows) but blocks nobody.
+//!
+//! Recycling a node drops its value and keeps its memory in its slot's spare place, which the
+//! next push into that slot takes instead of allocating (with an Acquire/Release swap, as an
+//! allocator would hand memory over), so a push in steady state allocates nothing. A place
+//! keeps at most one node, so the log holds at most `2 * capacity` nodes besides those waiting
+//! for readers. Recycling is freeing followed by an allocation of the same memory: the
+//! reclamation argument (`Reclaim`) covers both.
 
 use std::fmt;
 use std::mem::ManuallyDrop;
@@ -89,7 +97,8 @@ struct Node<T> {
 
 struct Entry<T> {
     seq: u64,
-    /// Dropped by [`free_node`], or moved out by `into_vec`, never twice.
+    /// Dropped by [`free_node`] or [`Reclaim::recycle`], or moved out by `into_vec`, never
+    /// twice.
     value: ManuallyDrop<T>,
 }
 
@@ -102,6 +111,27 @@ impl<T> Node<T> {
             }),
             next: UnsafeCell::new(ptr::null_mut()),
         }))
+    }
+}
+
+/// Writes item `seq` into `node`, a spare (its memory kept, its old value dropped).
+///
+/// # Safety
+/// The caller owns `node`, taken from a spare place ([`Reclaim::take_spare`]).
+unsafe fn refill<T>(node: *mut Node<T>, seq: u64, value: T) {
+    // SAFETY: the caller owns the node, and its old value was dropped, so it is overwritten
+    // without a drop.
+    unsafe {
+        (*node).entry.with_mut(|entry| {
+            ptr::write(
+                entry,
+                Entry {
+                    seq,
+                    value: ManuallyDrop::new(value),
+                },
+            );
+        });
+        (*node).next.with_mut(|next| *next = ptr::null_mut());
     }
 }
 
@@ -128,6 +158,16 @@ unsafe fn free_node<T>(node: *mut Node<T>) {
         .with_mut(|entry| unsafe { ManuallyDrop::drop(&mut (*entry).value) });
 }
 
+/// Frees the memory of `node` without dropping its value (dropped already, or moved out).
+///
+/// # Safety
+/// The caller owns `node`, which came from `Node::allocate`.
+unsafe fn free_memory<T>(node: *mut Node<T>) {
+    // SAFETY: from `Box::into_raw` in `Node::allocate`, owned by the caller; the value is a
+    // `ManuallyDrop`, so dropping the box leaves it alone.
+    drop(unsafe { Box::from_raw(node) });
+}
+
 /// Links `node` in front of `chain`.
 ///
 /// # Safety
@@ -142,23 +182,45 @@ unsafe fn link<T>(node: *mut Node<T>, chain: *mut Node<T>) {
 ///
 /// # Safety
 /// The caller owns every node of the chain, as for [`free_node`].
-unsafe fn free_chain<T>(mut node: *mut Node<T>) {
-    /// Frees the rest of the chain if a value's drop unwinds.
-    struct Rest<T>(*mut Node<T>);
-    impl<T> Drop for Rest<T> {
+unsafe fn free_chain<T>(chain: *mut Node<T>) {
+    // SAFETY: the caller owns every node of the chain, each handed to `free_node` once.
+    unsafe { dispose_chain(chain, &mut |node| free_node(node)) };
+}
+
+/// Hands each node of a chain linked through `next` to `dispose`, which drops its value,
+/// carrying on past a panicking drop (a second panic aborts, as in `Vec`).
+///
+/// # Safety
+/// The caller owns every node of the chain, as for [`free_node`], and `dispose` may be given
+/// any node the caller owns.
+unsafe fn dispose_chain<T>(chain: *mut Node<T>, dispose: &mut dyn FnMut(*mut Node<T>)) {
+    /// The nodes not yet disposed of: handed over to `dispose` on the way out, so also when
+    /// a value's drop unwinds (on a normal exit there are none left).
+    struct Rest<'a, T> {
+        next: *mut Node<T>,
+        dispose: &'a mut dyn FnMut(*mut Node<T>),
+    }
+    impl<T> Drop for Rest<'_, T> {
         fn drop(&mut self) {
-            // SAFETY: the rest of a chain the caller of `free_chain` owns.
-            unsafe { free_chain(self.0) };
+            // Under a model checker a panic here is the checker failing the model on an access
+            // to a node: disposing of the rest would make the same access and fail again,
+            // over and over, so the rest is left to the failed execution.
+            if !self.next.is_null() && !MODEL_CHECKED {
+                // SAFETY: the rest of a chain the caller of `dispose_chain` owns.
+                unsafe { dispose_chain(self.next, self.dispose) };
+            }
         }
     }
 
-    while !node.is_null() {
-        // SAFETY: the caller owns the node and so its link.
-        let rest = Rest(unsafe { (*node).next.with(|next| *next) });
-        // SAFETY: the caller owns the node; it is freed once, then left behind.
-        unsafe { free_node(node) };
-        node = rest.0;
-        std::mem::forget(rest);
+    let mut rest = Rest {
+        next: chain,
+        dispose,
+    };
+    while !rest.next.is_null() {
+        let node = rest.next;
+        // SAFETY: the caller owns the node and so its link, read before the node is handed on.
+        rest.next = unsafe { (*node).next.with(|next| *next) };
+        (rest.dispose)(node);
     }
 }
 
@@ -196,7 +258,7 @@ impl<T> BoundedLog<T> {
         Ok(Self {
             tickets: Tickets::new(capacity),
             slots: CapacityError::boxed_slice(capacity, |_| AtomicPtr::new(ptr::null_mut()))?,
-            reclaim: Reclaim::new(),
+            reclaim: Reclaim::new(capacity)?,
         })
     }
 
@@ -213,7 +275,15 @@ impl<T> BoundedLog<T> {
     /// ```
     pub fn push(&self, value: T) -> u64 {
         let seq = self.tickets.take();
-        self.install(seq, Node::allocate(seq, value));
+        let node = match self.reclaim.take_spare(self.tickets.index(seq)) {
+            // SAFETY: a spare taken from its place is ours, and its old value was dropped.
+            Some(spare) => unsafe {
+                refill(spare, seq, value);
+                spare
+            },
+            None => Node::allocate(seq, value),
+        };
+        self.install(seq, node);
         seq
     }
 
@@ -621,6 +691,10 @@ struct Reclaim<T> {
     collecting: AtomicBool,
     /// The batch being collected; only touched while holding `collecting`.
     batch: UnsafeCell<Batch<T>>,
+    /// Freed nodes kept for reuse, one place per slot (a push into slot `i` takes place `i`'s,
+    /// a node unlinked from slot `i` goes back there): a push in steady state allocates
+    /// nothing. Null when the place is empty. Each node here has had its value dropped.
+    spares: Box<[AtomicPtr<Node<T>>]>,
 }
 
 /// Nodes taken from the retired stack, and which pin counters have been seen at zero since.
@@ -652,9 +726,22 @@ impl<T> Drop for Pin<'_, T> {
     }
 }
 
+impl<T> Drop for Reclaim<T> {
+    fn drop(&mut self) {
+        for spare in &self.spares {
+            // Relaxed: `&mut self` excludes every other access.
+            let node = spare.swap(ptr::null_mut(), Ordering::Relaxed);
+            if !node.is_null() {
+                // SAFETY: a spare is owned by its place, which we own; its value was dropped.
+                unsafe { free_memory(node) };
+            }
+        }
+    }
+}
+
 impl<T> Reclaim<T> {
-    fn new() -> Self {
-        Self {
+    fn new(capacity: usize) -> Result<Self, CapacityError> {
+        Ok(Self {
             pins: CachePadded::new(AtomicU64::new(0)),
             parity: AtomicUsize::new(0),
             retired: CachePadded::new(AtomicPtr::new(ptr::null_mut())),
@@ -663,6 +750,55 @@ impl<T> Reclaim<T> {
                 nodes: ptr::null_mut(),
                 idle_seen: [false; 2],
             }),
+            spares: CapacityError::boxed_slice(capacity, |_| AtomicPtr::new(ptr::null_mut()))?,
+        })
+    }
+
+    /// The spare node kept for slot `index`, if there is one; the caller owns it.
+    fn take_spare(&self, index: usize) -> Option<*mut Node<T>> {
+        if cfg!(verisync_mutant = "bounded_log_no_recycle") {
+            return None;
+        }
+        // Acquire: pairs with the AcqRel swap in `recycle` that kept the node, so the drop of
+        // its old value, and every reader's use of it before that, happen before the caller
+        // refills it.
+        let node = self.spares[index].swap(ptr::null_mut(), Ordering::Acquire);
+        (!node.is_null()).then_some(node)
+    }
+
+    /// Drops `node`'s value and keeps its memory in its slot's spare place; frees the node
+    /// that was there, if any.
+    ///
+    /// # Safety
+    /// As for [`free_node`]: the caller owns `node` and no reader can still hold it.
+    unsafe fn recycle(&self, node: *mut Node<T>) {
+        /// Frees the node's memory if its value's drop unwinds.
+        struct Memory<T>(*mut Node<T>);
+        impl<T> Drop for Memory<T> {
+            fn drop(&mut self) {
+                // SAFETY: the node `recycle` owns, whose value's drop has just unwound.
+                unsafe { free_memory(self.0) };
+            }
+        }
+
+        // SAFETY: the caller owns the node.
+        let seq = unsafe { seq_of(node) };
+        let memory = Memory(node);
+        // SAFETY: the caller owns the node; its value is dropped once, here.
+        unsafe {
+            (*node)
+                .entry
+                .with_mut(|entry| ManuallyDrop::drop(&mut (*entry).value));
+        }
+        std::mem::forget(memory);
+        // The place of the node's slot, `seq % capacity`; below `capacity`, a `usize`.
+        let place = &self.spares[(seq % self.spares.len() as u64) as usize];
+        // AcqRel. Release: pairs with the Acquire swap in `take_spare`. Acquire: pairs with the
+        // Release half of the swap that kept the node we displace, which we free.
+        let displaced = place.swap(node, Ordering::AcqRel);
+        if !displaced.is_null() {
+            // SAFETY: taken from its place, so ours; its value was dropped when it was kept.
+            unsafe { free_memory(displaced) };
         }
     }
 
@@ -694,8 +830,8 @@ impl<T> Reclaim<T> {
         [pins as u32 == 0, pins >> 32 == 0]
     }
 
-    /// Frees `node`, which the caller has just unlinked, at once if no reader is pinned, else
-    /// puts it on the retired stack. Returns whether it was deferred.
+    /// Recycles `node`, which the caller has just unlinked, at once if no reader is pinned,
+    /// else puts it on the retired stack. Returns whether it was deferred.
     fn retire(&self, node: *mut Node<T>) -> bool {
         fence(Ordering::SeqCst);
         if self.readers_gone() == [true, true]
@@ -703,7 +839,12 @@ impl<T> Reclaim<T> {
         {
             // SAFETY: unlinked by the caller, and no reader pinned before the unlink is still
             // pinned (see the type's documentation).
-            unsafe { free_node(node) };
+            unsafe { self.recycle(node) };
+            return false;
+        }
+        if cfg!(verisync_mutant = "bounded_log_reuse_held_node") {
+            // SAFETY: none: the seeded bug hands a node a reader may hold to the next push.
+            unsafe { self.recycle(node) };
             return false;
         }
         // Pinned, no head we load is freed before our compare-and-swap (the type's
@@ -756,8 +897,9 @@ impl<T> Reclaim<T> {
             .batch
             .with_mut(|batch| self.collect_step(unsafe { &mut *batch }));
         drop(done);
-        // SAFETY: each parity's readers were seen gone after the chain was taken.
-        unsafe { free_chain(ready) };
+        // SAFETY: each parity's readers were seen gone after the chain was taken, so the
+        // chain is ours and each node goes to `recycle` once.
+        unsafe { dispose_chain(ready, &mut |node| self.recycle(node)) };
     }
 
     /// Advances the batch: takes one if there is none, checks the pin counters, flips the
