@@ -31,6 +31,7 @@ pub mod bounded_log;
 pub mod error;
 pub mod errors;
 pub mod fanout;
+mod fence;
 pub mod mpmc;
 mod park;
 mod receiver_iter;

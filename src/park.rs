@@ -14,30 +14,24 @@
 //! whole defence against lost wake-ups, and `tests/loom_park.rs` checks it exhaustively.
 //!
 //! # The asymmetric fence
-//! A full `SeqCst` fence on every push would stall the fast path on the store buffer. On Linux
-//! the fence is split unevenly: the notifier only needs a compiler fence, and the waiter, which
-//! is about to sleep anyway, pays for `membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)`, which
-//! makes every running thread of the process execute a full barrier. Where membarrier is not
-//! available (other systems, old kernels, Miri, loom, shuttle), both halves are `SeqCst` fences.
-//! The choice is made once, when a [`WaitQueue`] is created, before any thread can use it.
-//!
-//! loom checks the symmetric form (it has no membarrier). The asymmetric form is sound by the
-//! kernel's guarantee that, when membarrier returns, every other running thread of the process
-//! has passed a full barrier, which is what a `SeqCst` fence at the notifier's compiler fence
-//! would have given; the native `concurrent_*` tests exercise it on Linux.
+//! A full `SeqCst` fence on every push would stall the fast path on the store buffer, so the
+//! pair is a [`StoreLoadFence`]: the notifier issues its light half (a compiler fence on Linux)
+//! and the waiter, which is about to sleep anyway, its heavy half (`membarrier`); see
+//! `fence.rs` for when the halves are split and why that is sound.
 
 use std::time::Instant;
 
 use crate::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
-use crate::sync::{AtomicUsize, MODEL_CHECKED, compiler_fence};
-use crate::sync::{Condvar, Mutex, MutexGuard, Ordering, fence};
+use crate::fence::StoreLoadFence;
+use crate::sync::{AtomicUsize, MODEL_CHECKED};
+use crate::sync::{Condvar, Mutex, MutexGuard, Ordering};
 
 /// A place for threads to sleep until another thread reports progress.
 pub(crate) struct WaitQueue {
     /// Threads registered to sleep. Read by every notifier; written only by waiters.
     sleepers: AtomicUsize,
-    /// Whether this queue splits its store-load fence with `membarrier`.
-    asymmetric: bool,
+    /// The store-load fence between notifiers and waiters.
+    fence: StoreLoadFence,
     /// Counts notifications that found sleepers; a sleeper waits until it changes.
     rounds: Mutex<u64>,
     wakeup: Condvar,
@@ -47,7 +41,7 @@ impl WaitQueue {
     pub(crate) fn new() -> Self {
         Self {
             sleepers: AtomicUsize::new(0),
-            asymmetric: membarrier::is_registered(),
+            fence: StoreLoadFence::new(),
             rounds: Mutex::new(0),
             wakeup: Condvar::new(),
         }
@@ -207,11 +201,7 @@ impl WaitQueue {
         if cfg!(verisync_mutant = "park_no_notify_fence") {
             return;
         }
-        if self.asymmetric {
-            compiler_fence(Ordering::SeqCst);
-        } else {
-            fence(Ordering::SeqCst);
-        }
+        self.fence.light();
     }
 
     /// The heavy half of the store-load fence whose light half every [`notify_all`] of this
@@ -223,59 +213,6 @@ impl WaitQueue {
     ///
     /// [`notify_all`]: Self::notify_all
     pub(crate) fn fence_before_recheck(&self) {
-        if self.asymmetric {
-            membarrier::heavy_barrier();
-        } else {
-            fence(Ordering::SeqCst);
-        }
-    }
-}
-
-#[cfg(all(
-    target_os = "linux",
-    not(miri),
-    not(verisync_loom),
-    not(feature = "shuttle")
-))]
-mod membarrier {
-    use std::sync::OnceLock;
-
-    const CMD_PRIVATE_EXPEDITED: libc::c_long = 1 << 3;
-    const CMD_REGISTER_PRIVATE_EXPEDITED: libc::c_long = 1 << 4;
-
-    /// Registers the process for expedited private membarriers, once; false if the kernel
-    /// refuses, in which case both fence halves stay `SeqCst` fences.
-    pub(super) fn is_registered() -> bool {
-        static REGISTERED: OnceLock<bool> = OnceLock::new();
-        *REGISTERED.get_or_init(|| {
-            // SAFETY: membarrier takes no pointers; an unsupported command only returns -1.
-            unsafe {
-                libc::syscall(libc::SYS_membarrier, CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0
-            }
-        })
-    }
-
-    /// Makes every running thread of this process execute a full memory barrier.
-    pub(super) fn heavy_barrier() {
-        // SAFETY: membarrier takes no pointers; the process registered in `is_registered`.
-        let status = unsafe { libc::syscall(libc::SYS_membarrier, CMD_PRIVATE_EXPEDITED, 0, 0) };
-        // After a successful registration the kernel documents no failure for this command.
-        assert_eq!(status, 0, "membarrier failed after successful registration");
-    }
-}
-
-#[cfg(not(all(
-    target_os = "linux",
-    not(miri),
-    not(verisync_loom),
-    not(feature = "shuttle")
-)))]
-mod membarrier {
-    pub(super) fn is_registered() -> bool {
-        false
-    }
-
-    pub(super) fn heavy_barrier() {
-        unreachable!("heavy_barrier is only used after a successful registration")
+        self.fence.heavy();
     }
 }

@@ -112,7 +112,7 @@ pub(crate) use shuttle::thread::{self, Scope as ThreadScope, ThreadId};
 pub(crate) use std::thread::{self, Scope as ThreadScope, ThreadId};
 
 /// Only orders the compiler, never the CPU: the cheap half of the asymmetric fence in
-/// `park.rs`, which is only used outside loom and shuttle.
+/// `fence.rs`, which is only used outside loom and shuttle.
 pub(crate) use std::sync::atomic::compiler_fence;
 
 /// True when a model checker (loom or shuttle) controls the threads: blocking code then parks

@@ -35,6 +35,7 @@ use std::ptr;
 use crossbeam_utils::CachePadded;
 
 use super::{CapacityError, Lookup, Progress, Read, Run, Tickets};
+use crate::fence::StoreLoadFence;
 use crate::sync::{
     AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, MODEL_CHECKED, Ordering, UnsafeCell, fence,
 };
@@ -665,6 +666,14 @@ impl<T> fmt::Debug for BoundedLog<T> {
 /// reader's half at 0 then means the reader's Release decrement came first, so its last read
 /// of the node happens before the free.
 ///
+/// On Linux the reader's fence and the unlinker's are the two halves of a [`StoreLoadFence`]:
+/// the reader's is `membarrier`, the unlinker's a compiler fence, so a push with no reader
+/// active issues no fence at all. The argument above holds as written, the kernel's guarantee
+/// standing in for the fence order (`fence.rs`): when the reader's membarrier returns, the
+/// unlinker has passed a full barrier, and a node that the reader then loads was not yet
+/// unlinked, so the unlinker's check, and every fence after it, comes after the reader's
+/// increment. loom checks the symmetric form, with both halves `SeqCst` fences.
+///
 /// A writer pushing onto the retired stack is pinned while it pushes, though it reads no value.
 /// First, the head it links its node to may be taken by a collector in the meantime; if that
 /// node could be freed and its memory reused for a newer node pushed in turn, the
@@ -691,6 +700,9 @@ struct Reclaim<T> {
     collecting: AtomicBool,
     /// The batch being collected; only touched while holding `collecting`.
     batch: UnsafeCell<Batch<T>>,
+    /// Between a reader's pin and a writer's check for readers after an unlink: the reader
+    /// issues the heavy half, so that a push with no reader active issues no fence.
+    fence: StoreLoadFence,
     /// Freed nodes kept for reuse, one place per slot (a push into slot `i` takes place `i`'s,
     /// a node unlinked from slot `i` goes back there): a push in steady state allocates
     /// nothing. Null when the place is empty. Each node here has had its value dropped.
@@ -750,6 +762,7 @@ impl<T> Reclaim<T> {
                 nodes: ptr::null_mut(),
                 idle_seen: [false; 2],
             }),
+            fence: StoreLoadFence::new(),
             spares: CapacityError::boxed_slice(capacity, |_| AtomicPtr::new(ptr::null_mut()))?,
         })
     }
@@ -813,7 +826,14 @@ impl<T> Reclaim<T> {
         let parity = self.parity.load(Ordering::Relaxed);
         // Relaxed: ordered before this reader's slot loads by the fence below.
         self.pins.fetch_add(PIN_UNIT[parity], Ordering::Relaxed);
-        if !cfg!(verisync_mutant = "bounded_log_no_pin_fence") {
+        if cfg!(verisync_mutant = "bounded_log_no_pin_fence") {
+        } else if collects {
+            // A reader: the heavy half of the fence whose light half `retire` issues.
+            self.fence.heavy();
+        } else {
+            // A retiring writer, which must not pay the heavy half on every deferred push. Its
+            // pin only holds off the free of the retired stack's heads, which only a collector
+            // frees, after a `SeqCst` fence of its own: a `SeqCst` fence here pairs with it.
             fence(Ordering::SeqCst);
         }
         Pin {
@@ -823,7 +843,8 @@ impl<T> Reclaim<T> {
         }
     }
 
-    /// Whether no reader is pinned, by parity. Call after a `SeqCst` fence.
+    /// Whether no reader is pinned, by parity. Call after a fence: `retire`'s light half, or a
+    /// collector's `SeqCst` fence.
     fn readers_gone(&self) -> [bool; 2] {
         // Acquire: pairs with the Release decrement in `Pin::drop`.
         let pins = self.pins.load(Ordering::Acquire);
@@ -833,7 +854,8 @@ impl<T> Reclaim<T> {
     /// Recycles `node`, which the caller has just unlinked, at once if no reader is pinned,
     /// else puts it on the retired stack. Returns whether it was deferred.
     fn retire(&self, node: *mut Node<T>) -> bool {
-        fence(Ordering::SeqCst);
+        // The light half of the fence whose heavy half readers issue when they pin.
+        self.fence.light();
         if self.readers_gone() == [true, true]
             || cfg!(verisync_mutant = "bounded_log_free_without_grace")
         {
