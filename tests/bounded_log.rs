@@ -759,38 +759,28 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-fn allocations() -> u64 {
-    ALLOCATIONS.with(Cell::get)
+/// How many allocations this thread made while pushing `pushes` values into `log`.
+fn allocations_of_pushes(log: &BoundedLog<u64>, pushes: u64) -> u64 {
+    let before = ALLOCATIONS.with(Cell::get);
+    for i in 0..pushes {
+        log.push(i);
+    }
+    ALLOCATIONS.with(Cell::get) - before
 }
 
 #[test]
 fn a_full_log_pushes_without_allocating() {
     let capacity = 16;
     let log = BoundedLog::new(capacity);
-    // The first lap allocates a node per slot; the second frees the first lap's into spares.
-    for i in 0..2 * capacity as u64 {
-        log.push(i);
-    }
-    let before = allocations();
-    for i in 0..10 * capacity as u64 {
-        log.push(i);
-    }
-    assert_eq!(
-        allocations() - before,
-        0,
-        "pushes into a full log allocated"
-    );
-    // A snapshot in between holds off nothing once it has returned.
+    // The first lap allocates a node per slot; the second recycles the first lap's into the
+    // spare places, which every later push takes from.
+    allocations_of_pushes(&log, 2 * capacity as u64);
+    let full = allocations_of_pushes(&log, 10 * capacity as u64);
+    assert_eq!(full, 0, "pushes into a full log allocated");
+    // A snapshot in between holds nothing off once it has returned.
     assert_eq!(log.snapshot().len(), capacity);
-    let before = allocations();
-    for i in 0..2 * capacity as u64 {
-        log.push(i);
-    }
-    assert_eq!(
-        allocations() - before,
-        0,
-        "pushes after a snapshot allocated"
-    );
+    let after_snapshot = allocations_of_pushes(&log, 2 * capacity as u64);
+    assert_eq!(after_snapshot, 0, "pushes after a snapshot allocated");
 }
 
 // ---------------------------------------------------------------------------------------------

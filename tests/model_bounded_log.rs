@@ -84,61 +84,125 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-/// Runs `ops` on an `InlineLog` of `capacity` (values are their sequence numbers, snapshots go
-/// into one reused buffer) and on the model; `into_vec` at the end if `take_all`.
+/// The model both sequential runs check against: the sequence numbers a log of `capacity`
+/// retains, oldest first (values are made from their sequence numbers).
+struct Model {
+    capacity: usize,
+    retained: VecDeque<u64>,
+    total: u64,
+    cleared_at: u64,
+}
+
+/// What `read_since` must return: the items' sequence numbers, and the rest of the answer.
+type ExpectedRead = (Vec<u64>, Progress);
+
+impl Model {
+    fn new(capacity: usize) -> Self {
+        Model {
+            capacity,
+            retained: VecDeque::new(),
+            total: 0,
+            cleared_at: 0,
+        }
+    }
+
+    /// Records a push; its sequence number.
+    fn push(&mut self) -> u64 {
+        let seq = self.total;
+        self.total += 1;
+        self.retained.push_back(seq);
+        if self.retained.len() > self.capacity {
+            self.retained.pop_front();
+        }
+        seq
+    }
+
+    fn snapshot(&self) -> Vec<u64> {
+        Vec::from(self.retained.clone())
+    }
+
+    /// The sequence number `Op::ReadSince(back)` reads from.
+    fn read_from(&self, back: i64) -> u64 {
+        self.total.saturating_add_signed(-back)
+    }
+
+    fn read_since(&self, from: u64) -> ExpectedRead {
+        let oldest = self
+            .total
+            .saturating_sub(self.capacity as u64)
+            .max(self.cleared_at);
+        let first = from.max(oldest);
+        let items = (first..self.total.max(first)).collect();
+        let progress = Progress {
+            next: self.total.max(from),
+            lost: first - from,
+        };
+        (items, progress)
+    }
+
+    fn clear(&mut self) {
+        self.retained.clear();
+        self.cleared_at = self.total;
+    }
+
+    /// What the log must report: `(len, is_empty, total_pushed, capacity, lapped)`.
+    fn observed(&self) -> (usize, bool, u64, usize, u64) {
+        let len = self.retained.len();
+        (len, len == 0, self.total, self.capacity, 0)
+    }
+}
+
+/// What a log reports, in [`Model::observed`]'s order (either log: a macro, for the two
+/// types' methods of the same names).
+macro_rules! observed {
+    ($log:expr) => {
+        (
+            $log.len(),
+            $log.is_empty(),
+            $log.total_pushed(),
+            $log.capacity(),
+            $log.lapped(),
+        )
+    };
+}
+
+/// Runs `ops` on an `InlineLog` of `capacity` (values are their sequence numbers; reads go
+/// into buffers that already hold something) and on the model; `into_vec` at the end if
+/// `take_all`.
 fn run_sequential_inline(capacity: usize, ops: &[Op], take_all: bool) -> Result<(), TestCaseError> {
     let mut log = InlineLog::new(capacity);
-    let mut model: VecDeque<u64> = VecDeque::new();
-    let mut snapshot = Vec::new();
-    let mut total: u64 = 0;
-    let mut cleared_at: u64 = 0;
+    let mut model = Model::new(capacity);
+    let mut snapshot = vec![u64::MAX];
     for op in ops {
         match *op {
             Op::Push => {
-                prop_assert_eq!(log.push(total), total);
-                model.push_back(total);
-                total += 1;
-                if model.len() > capacity {
-                    model.pop_front();
-                }
+                let seq = model.total;
+                prop_assert_eq!(log.push(seq), model.push());
             }
             Op::Snapshot => {
                 log.snapshot_into(&mut snapshot);
-                prop_assert_eq!(&snapshot, &Vec::from(model.clone()));
+                prop_assert_eq!(&snapshot, &model.snapshot());
             }
             Op::ReadSince(back) => {
-                let from = total.saturating_add_signed(-back);
+                let from = model.read_from(back);
                 let mut items = vec![u64::MAX];
                 let progress = log.read_since_into(from, &mut items);
-                let oldest = total.saturating_sub(capacity as u64).max(cleared_at);
-                let first = from.max(oldest);
-                let mut expected = vec![u64::MAX];
-                expected.extend(first..total.max(first));
-                prop_assert_eq!(items, expected);
-                prop_assert_eq!(
-                    progress,
-                    Progress {
-                        next: total.max(from),
-                        lost: first - from
-                    }
-                );
+                let (expected, expected_progress) = model.read_since(from);
+                prop_assert_eq!(items[0], u64::MAX, "the buffer's old contents");
+                prop_assert_eq!(&items[1..], &expected[..]);
+                prop_assert_eq!(progress, expected_progress);
             }
             Op::Len => {
-                prop_assert_eq!(log.len(), model.len());
-                prop_assert_eq!(log.is_empty(), model.is_empty());
-                prop_assert_eq!(log.total_pushed(), total);
-                prop_assert_eq!(log.capacity(), capacity);
-                prop_assert_eq!(log.lapped(), 0);
+                prop_assert_eq!(observed!(log), model.observed());
             }
             Op::Clear => {
                 log.clear();
                 model.clear();
-                cleared_at = total;
             }
         }
     }
     if take_all {
-        prop_assert_eq!(log.into_vec(), Vec::from(model));
+        prop_assert_eq!(log.into_vec(), model.snapshot());
     }
     Ok(())
 }
@@ -147,54 +211,38 @@ fn run_sequential_inline(capacity: usize, ops: &[Op], take_all: bool) -> Result<
 fn run_sequential(capacity: usize, ops: &[Op], take_all: bool) -> Result<(), TestCaseError> {
     let drops = DropLog((0..ops.len()).map(|_| AtomicU32::new(0)).collect());
     let mut log = BoundedLog::new(capacity);
-    // Model: the retained ids, and the sequence number of the oldest one.
-    let mut model: VecDeque<u64> = VecDeque::new();
-    let mut total: u64 = 0;
-    let mut cleared_at: u64 = 0;
+    let mut model = Model::new(capacity);
     for op in ops {
         match *op {
             Op::Push => {
                 let seq = log.push(Item {
-                    id: total,
+                    id: model.total,
                     log: drops.clone(),
                     original: true,
                 });
-                prop_assert_eq!(seq, total);
-                total += 1;
-                model.push_back(seq);
-                if model.len() > capacity {
-                    model.pop_front();
-                }
+                prop_assert_eq!(seq, model.push());
             }
             Op::Snapshot => {
-                prop_assert_eq!(ids(&log.snapshot()), Vec::from(model.clone()));
+                prop_assert_eq!(ids(&log.snapshot()), model.snapshot());
             }
             Op::ReadSince(back) => {
-                let from = total.saturating_add_signed(-back);
+                let from = model.read_from(back);
                 let read = log.read_since(from);
-                let oldest = total.saturating_sub(capacity as u64).max(cleared_at);
-                let first = from.max(oldest);
-                let expected: Vec<u64> = (first..total.max(first)).collect();
+                let (expected, progress) = model.read_since(from);
                 prop_assert_eq!(ids(&read.items), expected);
-                prop_assert_eq!(read.next, total.max(from));
-                prop_assert_eq!(read.lost, first - from);
+                prop_assert_eq!((read.next, read.lost), (progress.next, progress.lost));
             }
             Op::Len => {
-                prop_assert_eq!(log.len(), model.len());
-                prop_assert_eq!(log.is_empty(), model.is_empty());
-                prop_assert_eq!(log.total_pushed(), total);
-                prop_assert_eq!(log.capacity(), capacity);
-                prop_assert_eq!(log.lapped(), 0);
+                prop_assert_eq!(observed!(log), model.observed());
             }
             Op::Clear => {
                 log.clear();
                 model.clear();
-                cleared_at = total;
             }
         }
         // Every value pushed and no longer retained was dropped exactly once, the rest never.
-        for id in 0..total {
-            let expected = u32::from(!model.contains(&id));
+        for id in 0..model.total {
+            let expected = u32::from(!model.retained.contains(&id));
             prop_assert_eq!(
                 drops.0[id as usize].load(Ordering::SeqCst),
                 expected,
@@ -204,11 +252,11 @@ fn run_sequential(capacity: usize, ops: &[Op], take_all: bool) -> Result<(), Tes
         }
     }
     if take_all {
-        prop_assert_eq!(ids(&log.into_vec()), Vec::from(model));
+        prop_assert_eq!(ids(&log.into_vec()), model.snapshot());
     } else {
         drop(log);
     }
-    for id in 0..total {
+    for id in 0..model.total {
         prop_assert_eq!(drops.0[id as usize].load(Ordering::SeqCst), 1, "id {}", id);
     }
     Ok(())
