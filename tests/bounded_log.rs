@@ -840,9 +840,15 @@ fn writers_and_readers<L: U64Log>(
                         let read = log.read_since(next);
                         let from = next;
                         next = read.next;
+                        let caught_up = read.items.is_empty() && read.lost == 0;
                         reads.push((from, read));
                         if finished {
                             return reads;
+                        }
+                        if caught_up {
+                            // Nothing new: let a writer run (Miri would otherwise spend most
+                            // of its schedule on empty reads).
+                            thread::yield_now();
                         }
                     }
                 })
