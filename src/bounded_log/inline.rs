@@ -457,12 +457,11 @@ mod vector_loads {
     #[inline]
     unsafe fn load(slot: &AtomicU128) -> u128 {
         let (low, high): (u64, u64);
-        // SAFETY: `slot` is a live `AtomicU128`, 16-byte aligned, and the block only reads it.
-        // With AVX an aligned 16-byte VMOVDQA is atomic, and every write of a slot is a
-        // CMPXCHG16B (`are_atomic`), so this is an atomic load. Acquire: pairs with the Release
-        // compare-and-swap that installed the word, as the facade's load does. x86 keeps later
-        // loads and stores after a load, and the block has neither `pure` nor `readonly`, so
-        // the compiler moves no memory access across it either.
+        // Acquire: pairs with the Release compare-and-swap that installed the word, as the
+        // facade's load does. x86 keeps later loads and stores after a load, and the block has
+        // neither `pure` nor `readonly`, so the compiler moves no memory access across it.
+        // SAFETY: `slot` is a live, 16-byte aligned `AtomicU128` that the block only reads; with
+        // AVX an aligned VMOVDQA is atomic and every slot write is a CMPXCHG16B (`are_atomic`).
         unsafe {
             asm!(
                 "vmovdqa {word}, xmmword ptr [{slot}]",
