@@ -228,6 +228,43 @@ fn into_vec_returns_the_retained_items() {
     assert_eq!(log.into_vec(), ["5", "6", "7"]);
 }
 
+/// Values of every size an `InlineLog` holds come back whole from snapshots of every length and
+/// starting slot (wrapped, and after a clear), including runs that end part-way through a
+/// group of slots copied together.
+#[test]
+fn inline_logs_of_small_values_keep_the_newest() {
+    fn check<T: bytemuck::Pod + PartialEq + std::fmt::Debug>(make: fn(u64) -> T) {
+        for capacity in [1, 3, 4, 5, 9, 16] {
+            let mut log = InlineLog::new(capacity);
+            let mut model = std::collections::VecDeque::new();
+            for value in 0..3 * capacity as u64 + 2 {
+                log.push(make(value));
+                model.push_back(make(value));
+                if model.len() > capacity {
+                    model.pop_front();
+                }
+                assert_eq!(
+                    log.snapshot(),
+                    Vec::from(model.clone()),
+                    "capacity {capacity}"
+                );
+            }
+            log.clear();
+            let after_clear = capacity as u64 / 2 + 1;
+            for value in 0..after_clear {
+                log.push(make(value));
+            }
+            let expected: Vec<T> = (0..after_clear).map(make).collect();
+            assert_eq!(log.snapshot(), expected, "after clear, capacity {capacity}");
+        }
+    }
+    check(|value| value as u8);
+    check(|value| value as u16 | 0xa500);
+    check(|value| value as u32 | 0xdead_0000);
+    check(|value| value | 0xdead_beef_0000_0000);
+    check(|value| value as f64 + 0.5);
+}
+
 #[test]
 fn zero_sized_values() {
     let log = BoundedLog::new(3);

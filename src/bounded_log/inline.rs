@@ -405,13 +405,15 @@ fn copy_while_held_by<T: Pod>(
     }
 }
 
-/// A reader's slot loads without a call per load where the CPU allows it.
+/// A reader's slot loads without a call per load, four slots a step, where the CPU allows it.
 ///
 /// A 16-byte atomic load through `portable_atomic` is a call through a function pointer that it
 /// picks at run time (an x86-64 build cannot assume AVX), which costs more than the load itself
-/// in a snapshot's loop. Here the check is made once per run of slots and the loop inlines its
-/// loads. Native x86-64 only: Miri, loom and shuttle read through the facade, and the loop
-/// itself is the same one (`copy_while_held_by`), validation included.
+/// in a snapshot's loop. Here the check is made once per run of slots, and the loop loads four
+/// slots with inlined `VMOVDQA`s, compares their stamps two at a time with the ones the run
+/// needs, and stores their values together. A step whose stamps differ is left to the loop of
+/// the other builds (`copy_while_held_by`), which reloads its slots one by one and finds where
+/// the run stops. Native x86-64 only: Miri, loom and shuttle read through the facade.
 #[cfg(all(
     target_arch = "x86_64",
     not(miri),
@@ -420,12 +422,20 @@ fn copy_while_held_by<T: Pod>(
 ))]
 mod vector_loads {
     use std::arch::asm;
-    use std::mem::MaybeUninit;
+    use std::arch::x86_64::{
+        __m128i, _mm_add_epi64, _mm_and_si128, _mm_cmpeq_epi64, _mm_cvtsi128_si64,
+        _mm_extract_epi64, _mm_movemask_epi8, _mm_set_epi64x, _mm_set1_epi64x, _mm_storeu_si128,
+        _mm_unpackhi_epi64, _mm_unpacklo_epi64,
+    };
+    use std::mem::{MaybeUninit, size_of};
 
     use bytemuck::Pod;
 
-    use super::{Run, copy_while_held_by};
+    use super::{Run, copy_while_held_by, stamp, value_of};
     use crate::sync::AtomicU128;
+
+    /// Slots a step of the loop loads.
+    const STEP: usize = 4;
 
     /// Whether a `VMOVDQA` of a slot is an atomic load of it: the CPU has AVX, with which Intel,
     /// AMD and Zhaoxin guarantee that an aligned 16-byte `VMOVDQA` is atomic, and has
@@ -435,7 +445,7 @@ mod vector_loads {
         std::is_x86_feature_detected!("avx") && std::is_x86_feature_detected!("cmpxchg16b")
     }
 
-    /// [`copy_while_held`](super::copy_while_held) with inlined `VMOVDQA` loads.
+    /// [`copy_while_held`](super::copy_while_held) four slots a step.
     ///
     /// # Safety
     /// [`are_atomic`] returned true.
@@ -445,8 +455,92 @@ mod vector_loads {
         from: u64,
         dest: &mut [MaybeUninit<T>],
     ) -> Run {
+        let steps = slots.len().min(dest.len()) / STEP;
+        // Lane 0 the stamp the step's first slot must have, lane 1 the second's; `later` the
+        // same for its third and fourth.
+        let mut sooner = _mm_set_epi64x(stamp(from + 1) as i64, stamp(from) as i64);
+        let mut later = _mm_set_epi64x(stamp(from + 3) as i64, stamp(from + 2) as i64);
+        let step = _mm_set1_epi64x(STEP as i64);
+        let mut copied = 0;
+        while copied < steps * STEP {
+            // SAFETY: `copied + STEP` is at most `slots.len()`; the caller checked `are_atomic`.
+            let [a, b, c, d] = unsafe { load_step(&slots[copied..copied + STEP]) };
+            let sooner_found = _mm_cmpeq_epi64(_mm_unpackhi_epi64(a, b), sooner);
+            let later_found = _mm_cmpeq_epi64(_mm_unpackhi_epi64(c, d), later);
+            let all_found = _mm_movemask_epi8(_mm_and_si128(sooner_found, later_found)) == 0xffff;
+            if !all_found && !cfg!(verisync_mutant = "inline_log_unvalidated") {
+                break;
+            }
+            store_values(
+                &mut dest[copied..copied + STEP],
+                _mm_unpacklo_epi64(a, b),
+                _mm_unpacklo_epi64(c, d),
+            );
+            sooner = _mm_add_epi64(sooner, step);
+            later = _mm_add_epi64(later, step);
+            copied += STEP;
+        }
+        let next = from + copied as u64;
         // SAFETY: the caller checked `are_atomic`, which `load` requires.
-        copy_while_held_by(slots, from, dest, |slot| unsafe { load(slot) })
+        copy_while_held_by(&slots[copied..], next, &mut dest[copied..], |slot| unsafe {
+            load(slot)
+        })
+    }
+
+    /// Writes the values of a step's slots, two per vector (value bits in each lane), to `dest`.
+    #[target_feature(enable = "avx")]
+    fn store_values<T: Pod>(dest: &mut [MaybeUninit<T>], sooner: __m128i, later: __m128i) {
+        if size_of::<T>() == size_of::<u64>() {
+            let dest = dest.as_mut_ptr().cast::<__m128i>();
+            // SAFETY: `dest` is `STEP` elements of 8 bytes, 32 bytes in all; the unaligned
+            // stores write 16 of them each, plain `T`s of any bit pattern (`Pod`).
+            unsafe {
+                _mm_storeu_si128(dest, sooner);
+                _mm_storeu_si128(dest.add(1), later);
+            }
+            return;
+        }
+        let lanes = [
+            _mm_cvtsi128_si64(sooner),
+            _mm_extract_epi64(sooner, 1),
+            _mm_cvtsi128_si64(later),
+            _mm_extract_epi64(later, 1),
+        ];
+        for (value, bits) in dest.iter_mut().zip(lanes) {
+            value.write(value_of(u128::from(bits as u64)));
+        }
+    }
+
+    /// Loads the words of `STEP` consecutive slots, each as `slot.load(Ordering::Acquire)`
+    /// would, in order.
+    ///
+    /// # Safety
+    /// [`are_atomic`] returned true, and `slots` holds `STEP` slots.
+    #[target_feature(enable = "avx")]
+    #[inline]
+    unsafe fn load_step(slots: &[AtomicU128]) -> [__m128i; STEP] {
+        let (a, b, c, d): (__m128i, __m128i, __m128i, __m128i);
+        // Acquire: pairs with the Release compare-and-swap that installed each word, as the
+        // facade's load does. x86 keeps later loads and stores after a load, and the block has
+        // neither `pure` nor `readonly`, so the compiler moves no memory access across it.
+        // SAFETY: `slots` is `STEP` live, 16-byte aligned, consecutive `AtomicU128`s that the
+        // block only reads; with AVX an aligned VMOVDQA is atomic and every slot write is a
+        // CMPXCHG16B (`are_atomic`).
+        unsafe {
+            asm!(
+                "vmovdqa {a}, xmmword ptr [{slots}]",
+                "vmovdqa {b}, xmmword ptr [{slots} + 16]",
+                "vmovdqa {c}, xmmword ptr [{slots} + 32]",
+                "vmovdqa {d}, xmmword ptr [{slots} + 48]",
+                slots = in(reg) slots.as_ptr(),
+                a = out(xmm_reg) a,
+                b = out(xmm_reg) b,
+                c = out(xmm_reg) c,
+                d = out(xmm_reg) d,
+                options(nostack, preserves_flags),
+            );
+        }
+        [a, b, c, d]
     }
 
     /// Loads `slot`'s word, as `slot.load(Ordering::Acquire)` would.
@@ -457,11 +551,8 @@ mod vector_loads {
     #[inline]
     unsafe fn load(slot: &AtomicU128) -> u128 {
         let (low, high): (u64, u64);
-        // Acquire: pairs with the Release compare-and-swap that installed the word, as the
-        // facade's load does. x86 keeps later loads and stores after a load, and the block has
-        // neither `pure` nor `readonly`, so the compiler moves no memory access across it.
-        // SAFETY: `slot` is a live, 16-byte aligned `AtomicU128` that the block only reads; with
-        // AVX an aligned VMOVDQA is atomic and every slot write is a CMPXCHG16B (`are_atomic`).
+        // Acquire: as in `load_step`.
+        // SAFETY: as in `load_step`, for the one slot.
         unsafe {
             asm!(
                 "vmovdqa {word}, xmmword ptr [{slot}]",
