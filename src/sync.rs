@@ -102,14 +102,14 @@ mod model_u128 {
     }
 }
 
-/// Scoped threads, for `fanout`: shuttle's under shuttle, so that its schedulers control them;
-/// under loom, [`loom_scope`]'s, built on loom's threads; std's otherwise.
+/// Threads, for `fanout`'s pool: loom's under loom and shuttle's under shuttle, so that the
+/// checkers control them; std's otherwise. Each has `Builder`, `JoinHandle` and `current`.
 #[cfg(verisync_loom)]
-pub(crate) use loom_scope::{Scope as ThreadScope, ThreadId, thread};
+pub(crate) use loom::thread::{self, ThreadId};
 #[cfg(all(feature = "shuttle", not(verisync_loom)))]
-pub(crate) use shuttle::thread::{self, Scope as ThreadScope, ThreadId};
+pub(crate) use shuttle::thread::{self, ThreadId};
 #[cfg(not(any(verisync_loom, feature = "shuttle")))]
-pub(crate) use std::thread::{self, Scope as ThreadScope, ThreadId};
+pub(crate) use std::thread::{self, ThreadId};
 
 /// Only orders the compiler, never the CPU: the cheap half of the asymmetric fence in
 /// `fence.rs`, which is only used outside loom and shuttle.
@@ -229,64 +229,3 @@ pub(crate) fn uninit_slots<T>(
     }
 }
 
-/// `std::thread::scope` for loom, which only has `'static` threads: the same contract, kept by
-/// joining every thread the scope spawned before `scope` returns.
-#[cfg(verisync_loom)]
-mod loom_scope {
-    use std::marker::PhantomData;
-    use std::panic::{self, AssertUnwindSafe};
-
-    pub(crate) use loom::thread::ThreadId;
-
-    /// What `fanout` calls `thread::`.
-    pub(crate) mod thread {
-        pub(crate) use super::scope;
-        pub(crate) use loom::thread::current;
-    }
-
-    /// Threads spawned here are joined before [`scope`] returns.
-    pub(crate) struct Scope<'scope, 'env: 'scope> {
-        /// Only the thread running the scope's closure spawns, and loom runs one thread at a
-        /// time, so a std mutex is never contended here; it takes no part in the model.
-        threads: std::sync::Mutex<Vec<loom::thread::JoinHandle<()>>>,
-        scope: PhantomData<&'scope mut &'scope ()>,
-        env: PhantomData<&'env mut &'env ()>,
-    }
-
-    impl<'scope> Scope<'scope, '_> {
-        pub(crate) fn spawn<F: FnOnce() + Send + 'scope>(&'scope self, f: F) {
-            let boxed: Box<dyn FnOnce() + Send + 'scope> = Box::new(f);
-            // SAFETY: only the lifetime changes (same fat-pointer layout); `scope` joins this
-            // thread before it returns, so the closure and its borrows end within `'scope`.
-            let boxed = unsafe {
-                std::mem::transmute::<
-                    Box<dyn FnOnce() + Send + 'scope>,
-                    Box<dyn FnOnce() + Send + 'static>,
-                >(boxed)
-            };
-            let handle = loom::thread::spawn(boxed);
-            self.threads
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(handle);
-        }
-    }
-
-    pub(crate) fn scope<'env, F, T>(f: F) -> T
-    where
-        F: for<'scope> FnOnce(&'scope Scope<'scope, 'env>) -> T,
-    {
-        let scope = Scope {
-            threads: std::sync::Mutex::new(Vec::new()),
-            scope: PhantomData,
-            env: PhantomData,
-        };
-        let result = panic::catch_unwind(AssertUnwindSafe(|| f(&scope)));
-        let threads = std::mem::take(&mut *scope.threads.lock().unwrap_or_else(|e| e.into_inner()));
-        for thread in threads {
-            // A panicking loom thread already failed the model; nothing more to report.
-            let _ = thread.join();
-        }
-        result.unwrap_or_else(|payload| panic::resume_unwind(payload))
-    }
-}

@@ -9,7 +9,16 @@
 //!   order. Peers: a rayon `ThreadPool` of 2 threads (`par_iter().map().collect()`), two scoped
 //!   threads claiming indices from an atomic counter, and a pool of two threads fed through a
 //!   std `mpsc` channel, whose results come back through another and are put in order (the
-//!   baseline).
+//!   baseline). verisync runs `Pool::map` on a `Pool` of 2 threads; every pool is started
+//!   before the clock starts.
+//! - `fanout_small_maps`: `items / 16` calls of a 16-item map (the same tasks), limit 2, one
+//!   after another: the cost of a short parallel call, as a request handler makes. Peers: rayon
+//!   `ThreadPool(2)` (`install` + `par_iter`, the baseline), and verisync's free `fanout::map`
+//!   on the default pool.
+//! - `fanout_scope_100k`: one scope spawns `items` tasks (the same tasks), each adding its
+//!   result to an atomic sum. verisync: `Pool::scope` on a `Pool` of 2 threads with limit 64
+//!   (the bound on tasks queued or running); rayon: `ThreadPool(2)` `scope` (the baseline),
+//!   whose spawns are unbounded.
 //! - `errors_2x1m`: two threads push `items / 2` errors each, then the collection is turned
 //!   into a `Vec`. Peers: `Mutex<Vec>` (the baseline), crossbeam `SegQueue`, `boxcar::Vec`.
 //!
@@ -47,10 +56,29 @@ pub fn workloads() -> Vec<Workload> {
             baseline: "std mpsc pool",
             items: 200_000,
             cases: vec![
-                case("verisync fanout::map", fanout_verisync),
+                case("verisync Pool::map", fanout_verisync),
                 case("rayon ThreadPool(2)", fanout_rayon),
                 case("scoped threads + atomic index", fanout_atomic_index),
                 case("std mpsc pool", fanout_mpsc_pool),
+            ],
+        },
+        Workload {
+            id: "fanout_small_maps",
+            baseline: "rayon ThreadPool(2)",
+            items: SMALL_MAP * 2000,
+            cases: vec![
+                case("verisync Pool::map", small_maps_verisync_pool),
+                case("verisync fanout::map (default pool)", small_maps_verisync_default),
+                case("rayon ThreadPool(2)", small_maps_rayon),
+            ],
+        },
+        Workload {
+            id: "fanout_scope_100k",
+            baseline: "rayon ThreadPool(2)",
+            items: 100_000,
+            cases: vec![
+                case("verisync Pool::scope", scope_spawns_verisync),
+                case("rayon ThreadPool(2)", scope_spawns_rayon),
             ],
         },
         Workload {
@@ -223,21 +251,28 @@ fn check_in_order(items: u64, results: &[u64]) {
 }
 
 fn fanout_verisync(items: u64) -> Duration {
+    let pool = verisync::fanout::Pool::new(LIMIT);
     let began = Instant::now();
-    let results = verisync::fanout::map(0..items, LIMIT, |input| Ok::<_, ()>(task(input)))
+    let results = pool
+        .map(0..items, LIMIT, |input| Ok::<_, ()>(task(input)))
         .expect("no task fails");
     let elapsed = began.elapsed();
     check_in_order(items, &results);
     elapsed
 }
 
+/// A rayon pool of [`LIMIT`] threads.
+fn rayon_pool() -> rayon::ThreadPool {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(LIMIT)
+        .build()
+        .expect("a rayon pool")
+}
+
 fn fanout_rayon(items: u64) -> Duration {
     use rayon::prelude::*;
 
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(LIMIT)
-        .build()
-        .expect("a rayon pool");
+    let pool = rayon_pool();
     let began = Instant::now();
     let results: Vec<u64> = pool.install(|| (0..items).into_par_iter().map(task).collect());
     let elapsed = began.elapsed();
@@ -299,6 +334,91 @@ fn fanout_mpsc_pool(items: u64) -> Duration {
     }
     let elapsed = began.elapsed();
     check_in_order(items, &results);
+    elapsed
+}
+
+/// Items of each call of `fanout_small_maps`.
+const SMALL_MAP: u64 = 16;
+
+/// Runs `items / SMALL_MAP` maps of `SMALL_MAP` items with `map`, checking each; the time of all.
+fn small_maps(items: u64, map: impl Fn(std::ops::Range<u64>) -> Vec<u64>) -> Duration {
+    let began = Instant::now();
+    for call in 0..items / SMALL_MAP {
+        let first = call * SMALL_MAP;
+        let results = map(first..first + SMALL_MAP);
+        assert_eq!(results.len() as u64, SMALL_MAP, "results were lost");
+        assert_eq!(results[3], task(first + 3), "results out of order");
+    }
+    began.elapsed()
+}
+
+fn small_maps_verisync_pool(items: u64) -> Duration {
+    let pool = verisync::fanout::Pool::new(LIMIT);
+    small_maps(items, |inputs| {
+        pool.map(inputs, LIMIT, |input| Ok::<_, ()>(task(input)))
+            .expect("no task fails")
+    })
+}
+
+fn small_maps_verisync_default(items: u64) -> Duration {
+    // Started before the clock, as the other pools are.
+    verisync::fanout::map(0..1, LIMIT, |input| Ok::<_, ()>(task(input))).expect("no task fails");
+    small_maps(items, |inputs| {
+        verisync::fanout::map(inputs, LIMIT, |input| Ok::<_, ()>(task(input)))
+            .expect("no task fails")
+    })
+}
+
+fn small_maps_rayon(items: u64) -> Duration {
+    use rayon::prelude::*;
+
+    let pool = rayon_pool();
+    small_maps(items, |inputs| {
+        pool.install(|| inputs.into_par_iter().map(task).collect())
+    })
+}
+
+/// The bound on tasks queued or running in verisync's `fanout_scope_100k` group.
+const SCOPE_LIMIT: usize = 64;
+
+/// The sum `fanout_scope_100k` must find.
+fn expected_sum(items: u64) -> u64 {
+    (0..items).map(task).fold(0, u64::wrapping_add)
+}
+
+fn scope_spawns_verisync(items: u64) -> Duration {
+    let pool = verisync::fanout::Pool::new(LIMIT);
+    let sum = AtomicU64::new(0);
+    let began = Instant::now();
+    pool.scope(SCOPE_LIMIT, |group| {
+        for input in 0..items {
+            let sum = &sum;
+            group.spawn(move || {
+                sum.fetch_add(task(input), Ordering::Relaxed);
+                Ok::<_, ()>(())
+            });
+        }
+    })
+    .expect("no task fails");
+    let elapsed = began.elapsed();
+    assert_eq!(sum.into_inner(), expected_sum(items), "a task was lost");
+    elapsed
+}
+
+fn scope_spawns_rayon(items: u64) -> Duration {
+    let pool = rayon_pool();
+    let sum = AtomicU64::new(0);
+    let began = Instant::now();
+    pool.scope(|scope| {
+        for input in 0..items {
+            let sum = &sum;
+            scope.spawn(move |_| {
+                sum.fetch_add(task(input), Ordering::Relaxed);
+            });
+        }
+    });
+    let elapsed = began.elapsed();
+    assert_eq!(sum.into_inner(), expected_sum(items), "a task was lost");
     elapsed
 }
 
