@@ -228,4 +228,3 @@ pub(crate) fn uninit_slots<T>(
         Ok(slots.into_boxed_slice())
     }
 }
-

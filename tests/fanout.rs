@@ -22,7 +22,7 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 
 use behaviour::{DropLog, SETTLE, scaled, spawn_watched};
-use verisync::fanout::{self, map, scope, scope_collecting};
+use verisync::fanout::{self, Pool, PoolError, map, scope, scope_collecting};
 
 /// Counts the tasks running at once and remembers the most there ever were.
 #[derive(Default)]
@@ -461,4 +461,166 @@ fn a_limit_of_zero_panics_with_a_precise_message() {
         payload.downcast_ref::<&str>(),
         Some(&"verisync::fanout: limit must be at least 1")
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The pool
+// ---------------------------------------------------------------------------------------------
+
+/// A pool whose only thread is held by a detached task until the returned sender sends (or is
+/// dropped).
+fn held_pool(capacity: usize) -> (Pool, std::sync::mpsc::Sender<()>) {
+    let pool = Pool::try_new(1, capacity).unwrap();
+    let (started, wait) = std::sync::mpsc::channel();
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    pool.spawn(move || {
+        started.send(()).unwrap();
+        let _ = released.recv();
+    });
+    wait.recv().unwrap();
+    (pool, release)
+}
+
+#[test]
+fn shutdown_runs_every_queued_task_and_returns_the_panics_in_order() {
+    let (pool, release) = held_pool(8);
+    let ran = Arc::new(AtomicUsize::new(0));
+    for task in 0..5 {
+        let ran = ran.clone();
+        pool.spawn(move || {
+            ran.fetch_add(1, Ordering::Relaxed);
+            if task % 2 == 1 {
+                panic!("task {task} failed");
+            }
+        });
+    }
+    assert_eq!(pool.len(), 5);
+    release.send(()).unwrap();
+    let panics = pool.shutdown();
+    assert_eq!(ran.load(Ordering::Relaxed), 5, "a queued task was dropped");
+    let messages: Vec<&String> = panics.iter().map(|p| p.downcast_ref().unwrap()).collect();
+    assert_eq!(messages, ["task 1 failed", "task 3 failed"]);
+}
+
+#[test]
+fn dropping_a_pool_drains_it_like_shutdown() {
+    let (pool, release) = held_pool(4);
+    let ran = Arc::new(AtomicUsize::new(0));
+    for _ in 0..3 {
+        let ran = ran.clone();
+        pool.spawn(move || {
+            ran.fetch_add(1, Ordering::Relaxed);
+        });
+    }
+    drop(release);
+    drop(pool);
+    assert_eq!(ran.load(Ordering::Relaxed), 3);
+}
+
+#[test]
+fn a_panicking_task_does_not_stop_its_thread() {
+    let pool = Pool::new(1);
+    pool.spawn(|| panic!("first"));
+    let (done, finished) = std::sync::mpsc::channel();
+    pool.spawn(move || done.send("second ran").unwrap());
+    assert_eq!(finished.recv_timeout(behaviour::WATCHDOG), Ok("second ran"));
+    assert_eq!(pool.panicked(), 1);
+    assert_eq!(pool.shutdown().len(), 1);
+}
+
+#[test]
+fn a_full_queue_hands_the_task_back() {
+    let (pool, release) = held_pool(1);
+    pool.spawn(|| {});
+    assert!(pool.is_full());
+    let handed_back = Arc::new(AtomicUsize::new(0));
+    let event = |handed_back: Arc<AtomicUsize>| {
+        move || {
+            handed_back.fetch_add(1, Ordering::Relaxed);
+        }
+    };
+    let refused = pool.try_spawn(event(handed_back.clone()));
+    refused.expect_err("the queue is full")();
+    let timeout = std::time::Duration::from_millis(20);
+    let timed_out = pool.spawn_timeout(event(handed_back.clone()), timeout);
+    timed_out.expect_err("the queue stayed full")();
+    assert_eq!(
+        handed_back.load(Ordering::Relaxed),
+        2,
+        "the tasks handed back were others"
+    );
+    release.send(()).unwrap();
+    let (done, finished) = std::sync::mpsc::channel();
+    pool.spawn(move || done.send(()).unwrap());
+    finished.recv_timeout(behaviour::WATCHDOG).unwrap();
+}
+
+#[test]
+fn bad_pool_sizes_are_errors_or_panics_with_fanouts_message() {
+    assert!(matches!(Pool::try_new(0, 1), Err(PoolError::NoThreads)));
+    assert!(matches!(Pool::try_new(1, 0), Err(PoolError::Queue(_))));
+    let payload = panic::catch_unwind(|| Pool::new(0)).unwrap_err();
+    let message = payload.downcast_ref::<String>().unwrap();
+    assert!(
+        message.starts_with("verisync::fanout::Pool::new: "),
+        "{message}"
+    );
+}
+
+/// The pool's only thread is held by a detached task, so the group's tasks run on the thread
+/// that opened it; the same for a group opened inside one of those tasks.
+#[test]
+fn groups_finish_while_every_pool_thread_is_busy() {
+    let (pool, release) = held_pool(4);
+    let total = AtomicUsize::new(0);
+    let result: Result<(), ()> = pool.scope(2, |group| {
+        for _ in 0..3 {
+            group.spawn(|| {
+                let inner = pool.map(0..4, 2, |n: usize| Ok::<_, ()>(n))?;
+                total.fetch_add(inner.iter().sum::<usize>(), Ordering::Relaxed);
+                Ok(())
+            });
+        }
+    });
+    assert_eq!(result, Ok(()));
+    assert_eq!(total.load(Ordering::Relaxed), 18);
+    release.send(()).unwrap();
+}
+
+#[test]
+fn concurrent_many_groups_share_one_pool() {
+    let pool = Pool::new(2);
+    let rounds = scaled(50, 3);
+    thread::scope(|threads| {
+        for caller in 0..3u64 {
+            let pool = &pool;
+            threads.spawn(move || {
+                for round in 0..rounds as u64 {
+                    let base = caller * 1000 + round;
+                    let results = pool.map(0..10, 2, |n: u64| Ok::<_, ()>(base + n));
+                    assert_eq!(results, Ok((base..base + 10).collect::<Vec<_>>()));
+                    let failed = pool.scope(2, |group| {
+                        group.spawn(move || if round % 2 == 0 { Err(base) } else { Ok(()) });
+                        group.spawn(|| Ok(()));
+                    });
+                    assert_eq!(failed.is_err(), round % 2 == 0);
+                }
+            });
+        }
+    });
+    assert!(pool.shutdown().is_empty());
+}
+
+/// Tasks of the default pool run on its threads (named `verisync-pool-N`) or on the caller's.
+#[test]
+fn the_default_pool_runs_tasks_on_its_threads_or_the_callers() {
+    let caller = thread::current().id();
+    let places = map(0..32, 2, |_| {
+        let here = thread::current();
+        let on_pool = here
+            .name()
+            .is_some_and(|name| name.starts_with("verisync-pool-"));
+        Ok::<_, ()>(on_pool || here.id() == caller)
+    });
+    assert!(places.unwrap().into_iter().all(|ok| ok));
 }

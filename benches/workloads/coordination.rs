@@ -68,7 +68,10 @@ pub fn workloads() -> Vec<Workload> {
             items: SMALL_MAP * 2000,
             cases: vec![
                 case("verisync Pool::map", small_maps_verisync_pool),
-                case("verisync fanout::map (default pool)", small_maps_verisync_default),
+                case(
+                    "verisync fanout::map (default pool)",
+                    small_maps_verisync_default,
+                ),
                 case("rayon ThreadPool(2)", small_maps_rayon),
             ],
         },

@@ -104,7 +104,14 @@ impl Core {
     pub(super) fn finish_one(&self) {
         // Release: pairs with the Acquire load in `is_drained`, so that everything the task did
         // happens before the owner goes on past the group.
-        self.in_flight.fetch_sub(1, Ordering::Release);
+        self.in_flight.fetch_sub(
+            1,
+            if cfg!(verisync_mutant = "fanout_relaxed_finish") {
+                Ordering::Relaxed
+            } else {
+                Ordering::Release
+            },
+        );
         self.progress.notify_all();
     }
 
@@ -139,7 +146,9 @@ impl Core {
         // SeqCst fence: the queueing above against the `posted` load below, paired with the one
         // in `help` between a helper's leaving and its last look at the queue (store-buffering:
         // either the owner sees the helper gone and posts another, or the helper sees the task).
-        fence(Ordering::SeqCst);
+        if !cfg!(verisync_mutant = "fanout_helper_no_fence") {
+            fence(Ordering::SeqCst);
+        }
         self.count_helper_in()
     }
 
@@ -178,7 +187,9 @@ pub(super) fn help(core: &Core) {
         }
         // Relaxed, then a SeqCst fence: pairs with the fence in `wants_helper` (see there).
         core.posted.fetch_sub(1, Ordering::Relaxed);
-        fence(Ordering::SeqCst);
+        if !cfg!(verisync_mutant = "fanout_helper_no_fence") {
+            fence(Ordering::SeqCst);
+        }
         let recheck = !cfg!(verisync_mutant = "fanout_no_helper_recheck");
         if !(recheck && core.has_queued() && core.count_helper_in()) {
             return;

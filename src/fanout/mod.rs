@@ -336,7 +336,7 @@ impl<'scope, E: Send> Group<'scope, '_, E> {
                 if self.core.try_take_slot() {
                     Some(false)
                 } else {
-                    self.core.has_queued().then_some(true)
+                    self.has_queued_to_run().then_some(true)
                 }
             });
             if !help {
@@ -476,8 +476,19 @@ impl<'scope, E: Send> Group<'scope, '_, E> {
         }
     }
 
+    /// Whether a task is queued that the owner, about to wait, should run instead.
+    fn has_queued_to_run(&self) -> bool {
+        self.core.has_queued() && !Self::OWNER_NEVER_HELPS
+    }
+
+    /// Seeded bug `fanout_owner_never_helps`: the owner waits instead of running queued tasks.
+    const OWNER_NEVER_HELPS: bool = cfg!(verisync_mutant = "fanout_owner_never_helps");
+
     /// Runs the oldest queued task on the owner's thread, if there is one.
     fn run_one_queued(&self) -> bool {
+        if Self::OWNER_NEVER_HELPS {
+            return false;
+        }
         let Some(task) = self.core.take_queued() else {
             return false;
         };
@@ -495,11 +506,15 @@ impl<'scope, E: Send> Group<'scope, '_, E> {
             if self.run_one_queued() {
                 continue;
             }
+            if self.core.is_drained() {
+                // The usual end: the last task ended while this thread ran one of its own.
+                return;
+            }
             let drained = self.core.wait_for_progress(|| {
                 if self.core.is_drained() {
                     Some(true)
                 } else {
-                    self.core.has_queued().then_some(false)
+                    self.has_queued_to_run().then_some(false)
                 }
             });
             if drained {

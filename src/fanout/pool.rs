@@ -194,7 +194,8 @@ impl Pool {
         if threads == 0 {
             return Err(PoolError::NoThreads);
         }
-        let (jobs, queue) = mpmc::try_channel::<Box<dyn Job>>(capacity).map_err(PoolError::Queue)?;
+        let (jobs, queue) =
+            mpmc::try_channel::<Box<dyn Job>>(capacity).map_err(PoolError::Queue)?;
         let mut pool = Self {
             jobs: Some(jobs),
             workers: Vec::with_capacity(threads),
@@ -355,7 +356,10 @@ impl Pool {
         task: F,
         timeout: Duration,
     ) -> Result<(), F> {
-        match self.intake().send_timeout(Box::new(Detached(task)), timeout) {
+        match self
+            .intake()
+            .send_timeout(Box::new(Detached(task)), timeout)
+        {
             Ok(()) => Ok(()),
             Err(SendTimeoutError::Timeout(job) | SendTimeoutError::Disconnected(job)) => {
                 Err(unbox(job))
@@ -442,7 +446,9 @@ impl Pool {
     /// Posts a helper for the group of `core`, unless the queue is full (the group's owner
     /// then runs the tasks itself).
     pub(super) fn post_helper(&self, core: &Arc<Core>) -> bool {
-        self.intake().try_send(Box::new(Helper(core.clone()))).is_ok()
+        self.intake()
+            .try_send(Box::new(Helper(core.clone())))
+            .is_ok()
     }
 
     fn intake(&self) -> &mpmc::Sender<Box<dyn Job>> {
@@ -485,7 +491,12 @@ impl fmt::Debug for Pool {
 fn work(queue: &mpmc::Receiver<Box<dyn Job>>, panics: &Panics) {
     while let Ok(job) = queue.recv() {
         if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| job.run())) {
-            panics.record(payload);
+            if !cfg!(verisync_mutant = "fanout_pool_panic_lost") {
+                panics.record(payload);
+            }
+        }
+        if cfg!(verisync_mutant = "fanout_pool_abandons_queue") && queue.is_disconnected() {
+            return;
         }
     }
 }
