@@ -22,7 +22,7 @@
 //!   [`is_cancelled`](Group::is_cancelled), and [`scope`] returns that first error, the root
 //!   cause, not an error a cancelled task returned after it.
 //!   [`scope_collecting`] instead keeps every error (in an
-//!   [`ErrorCollector`](crate::errors::ErrorCollector)) and cancels nothing.
+//!   [`ErrorCollector`]) and cancels nothing.
 //! - **Panics.** A panicking task cancels the group; once every task of the group has stopped,
 //!   the panic is resumed in the caller of [`scope`] (the first one, if several tasks
 //!   panicked). A panic of the scope closure itself cancels the group the same way and wins

@@ -490,10 +490,11 @@ impl fmt::Debug for Pool {
 /// A pool thread: runs jobs until the queue is disconnected and empty.
 fn work(queue: &mpmc::Receiver<Box<dyn Job>>, panics: &Panics) {
     while let Ok(job) = queue.recv() {
-        if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| job.run())) {
-            if !cfg!(verisync_mutant = "fanout_pool_panic_lost") {
-                panics.record(payload);
-            }
+        let outcome = panic::catch_unwind(AssertUnwindSafe(|| job.run()));
+        if let Err(payload) = outcome
+            && !cfg!(verisync_mutant = "fanout_pool_panic_lost")
+        {
+            panics.record(payload);
         }
         if cfg!(verisync_mutant = "fanout_pool_abandons_queue") && queue.is_disconnected() {
             return;
