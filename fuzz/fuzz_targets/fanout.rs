@@ -1,6 +1,7 @@
 //! Fuzz target for `verisync::fanout`: the input bytes become a limit, a way to run the group
-//! (`scope`, `scope_collecting` or `map`) and a list of tasks that succeed, fail, panic or spawn
-//! a nested task, each offered with `spawn` or `try_spawn`. The outcome is checked against
+//! (`scope`, `scope_collecting` or `map`), the pool it runs on (the default pool, or a new
+//! `Pool` of one or two threads, shut down after the group) and a list of tasks that succeed,
+//! fail, panic or spawn a nested task, each offered with `spawn` or `try_spawn`. The outcome is checked against
 //! what the module documentation promises for that list, whatever the schedule:
 //!
 //! - every task closure is dropped exactly once (it ran, was skipped, or was handed back);
@@ -15,8 +16,9 @@
 //! cargo +nightly fuzz run fanout -- -max_total_time=30
 //! ```
 //!
-//! Input layout: byte 0: limit (bits 0-1, plus one) and mode (bits 2-3: 0 `scope`,
-//! 1 `scope_collecting`, else `map`); then one byte per task (at most 16): bits 0-1 the kind
+//! Input layout: byte 0: limit (bits 0-1, plus one), mode (bits 2-3: 0 `scope`,
+//! 1 `scope_collecting`, else `map`), a pool of its own (bit 4) and its threads (bit 5, plus
+//! one); then one byte per task (at most 16): bits 0-1 the kind
 //! (succeed, fail, panic, nest), bit 2 `try_spawn` instead of `spawn`.
 
 #![no_main]
@@ -27,7 +29,8 @@ use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Mutex, Once};
 
 use libfuzzer_sys::fuzz_target;
-use verisync::fanout::{self, Group};
+use verisync::errors::Errors;
+use verisync::fanout::{self, Group, Pool};
 
 /// Ids of the task closures alive right now (a nested task's id is its parent's plus
 /// [`NESTED`]).
@@ -120,6 +123,43 @@ fn offer<'scope>(
     }
 }
 
+/// `scope` on `pool`, or on the default pool.
+fn scope_on<'env, R>(
+    pool: Option<&Pool>,
+    limit: usize,
+    f: impl for<'scope> FnOnce(&'scope Group<'scope, 'env, usize>) -> R,
+) -> Result<R, usize> {
+    match pool {
+        Some(pool) => pool.scope(limit, f),
+        None => fanout::scope(limit, f),
+    }
+}
+
+/// `scope_collecting` on `pool`, or on the default pool.
+fn scope_collecting_on<'env, R>(
+    pool: Option<&Pool>,
+    limit: usize,
+    f: impl for<'scope> FnOnce(&'scope Group<'scope, 'env, usize>) -> R,
+) -> Result<R, Errors<usize>> {
+    match pool {
+        Some(pool) => pool.scope_collecting(limit, f),
+        None => fanout::scope_collecting(limit, f),
+    }
+}
+
+/// `map` on `pool`, or on the default pool.
+fn map_on(
+    pool: Option<&Pool>,
+    items: Vec<(Token, Kind)>,
+    limit: usize,
+) -> Result<Vec<usize>, usize> {
+    let f = |(token, kind): (Token, Kind)| act::<usize>(&token, kind, None);
+    match pool {
+        Some(pool) => pool.map(items, limit, f),
+        None => fanout::map(items, limit, f),
+    }
+}
+
 /// Lets deliberate task panics unwind quietly (fanout catches and resumes them); any other
 /// panic is a failed check and goes to the hook that was there, which aborts under libFuzzer.
 fn quiet_deliberate_panics() {
@@ -152,6 +192,8 @@ fuzz_target!(|data: &[u8]| {
     MOST.store(0, SeqCst);
     let limit = usize::from(setup & 0x03) + 1;
     let mode = (setup >> 2) & 0x03;
+    let own_pool = (setup & 0x10 != 0).then(|| Pool::new(usize::from((setup >> 5) & 1) + 1));
+    let pool = own_pool.as_ref();
     let tasks: Vec<(Kind, bool)> = bytes
         .iter()
         .take(MAX_TASKS)
@@ -164,10 +206,10 @@ fuzz_target!(|data: &[u8]| {
     let mut accepted = BTreeSet::new();
 
     let outcome = panic::catch_unwind(AssertUnwindSafe(|| match mode {
-        0 => fanout::scope(limit, |group| offer(group, &tasks, &mut accepted))
+        0 => scope_on(pool, limit, |group| offer(group, &tasks, &mut accepted))
             .map(|()| Vec::new())
             .map_err(|error| vec![error]),
-        1 => fanout::scope_collecting(limit, |group| offer(group, &tasks, &mut accepted))
+        1 => scope_collecting_on(pool, limit, |group| offer(group, &tasks, &mut accepted))
             .map(|()| Vec::new())
             .map_err(|errors| errors.into_vec()),
         _ => {
@@ -177,13 +219,13 @@ fuzz_target!(|data: &[u8]| {
                 .enumerate()
                 .map(|(id, &kind)| (Token::new(id), kind))
                 .collect();
-            fanout::map(items, limit, |(token, kind)| {
-                act::<usize>(&token, kind, None)
-            })
-            .map_err(|error| vec![error])
+            map_on(pool, items, limit).map_err(|error| vec![error])
         }
     }));
 
+    if let Some(pool) = own_pool {
+        assert!(pool.shutdown().is_empty(), "a group's panic reached its pool");
+    }
     assert!(
         LIVE.lock().unwrap().is_empty(),
         "task closures never dropped"
