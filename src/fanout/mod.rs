@@ -28,8 +28,8 @@
 //!   panicked). A panic of the scope closure itself cancels the group the same way and wins
 //!   over task panics. Pool threads survive every panic.
 //! - **Order.** [`map`] returns results in input order, pulls its input lazily (at most
-//!   `(limit + 1) * MAX_BATCH` items are taken from the iterator before their task has
-//!   finished, see [`MAX_BATCH`]) and stops pulling at the first error.
+//!   `limit * MAX_BATCH` items are taken from the iterator and not yet done, see
+//!   [`MAX_BATCH`]) and stops pulling at the first error.
 //! - **Progress.** A group never needs a free pool thread to finish: the caller runs its
 //!   queued tasks itself when it waits, so groups opened inside tasks (nested groups) finish
 //!   even when every pool thread is busy. Nothing spins without bound: every wait parks.
@@ -65,7 +65,7 @@ use std::marker::PhantomData;
 use std::panic::{self, AssertUnwindSafe, RefUnwindSafe, UnwindSafe};
 
 use crate::errors::{ErrorCollector, Errors};
-use crate::sync::{Arc, AtomicBool, Ordering, ThreadId, thread};
+use crate::sync::{Arc, AtomicBool, Mutex, Ordering, ThreadId, thread};
 use group::{Core, Outcome, Sink};
 pub use pool::{Pool, PoolError, QUEUE_PER_THREAD};
 
@@ -125,9 +125,11 @@ where
 /// results in input order, or the first error (which stops the input from being pulled
 /// further).
 ///
-/// Items go to the tasks in batches, so that the cost of handing a task over is shared by
-/// many small items: a batch holds one item at first and grows with the items pulled so far,
-/// up to [`MAX_BATCH`]; a short input thus still spreads over every thread.
+/// Up to `limit` tasks (and no more than the pool has threads, plus the caller's) pull the
+/// items themselves, a batch at a time under a lock, so that the cost of sharing the input is
+/// shared by many small items and no task waits while items remain: a batch holds one item at
+/// first and grows with the items pulled so far, up to [`MAX_BATCH`]; a short input thus still
+/// spreads over every thread. The tasks pull from the iterator, so it must be `Send`.
 ///
 /// # Panics
 /// As [`scope`].
@@ -143,6 +145,7 @@ where
 pub fn map<I, R, E, F>(items: I, limit: usize, f: F) -> Result<Vec<R>, E>
 where
     I: IntoIterator,
+    I::IntoIter: Send,
     I::Item: Send,
     R: Send,
     E: Send,
@@ -151,28 +154,29 @@ where
     on_default_pool(limit, |pool| pool.map(items, limit, f))
 }
 
-/// [`map`] on `pool`.
+/// [`map`] on `pool`: up to `min(limit, threads + 1)` tasks, each claiming batches of items
+/// from the shared input until it runs out (or the group is cancelled).
 fn map_on<I, R, E, F>(pool: &Pool, items: I, limit: usize, f: F) -> Result<Vec<R>, E>
 where
     I: IntoIterator,
+    I::IntoIter: Send,
     I::Item: Send,
     R: Send,
     E: Send,
     F: Fn(I::Item) -> Result<R, E> + Sync,
 {
+    let input = Mutex::new(Input {
+        items: items.into_iter(),
+        pulled: 0,
+        exhausted: false,
+    });
     let batches = Sink(ErrorCollector::new());
+    let claimers = limit.min(pool.threads().saturating_add(1));
     pool.scope(limit, |group| {
-        let mut items = items.into_iter();
-        let mut pulled = 0;
-        // Checked before each pull, so that no item is taken after the first error is known.
-        while !group.is_cancelled() {
-            let size = batch_size(pulled, limit);
-            let batch: Vec<I::Item> = items.by_ref().take(size).collect();
-            let (first, taken) = (pulled, batch.len());
-            pulled += taken;
-            if taken != 0 {
-                let (f, batches) = (&f, &batches);
-                group.spawn(move || {
+        for _ in 0..claimers {
+            let (input, f, batches) = (&input, &f, &batches);
+            group.spawn(move || {
+                while let Some((first, batch)) = claim_batch(input, group, limit) {
                     let mut results = Vec::with_capacity(batch.len());
                     for item in batch {
                         if group.is_cancelled() {
@@ -182,12 +186,9 @@ where
                         results.push(f(item)?);
                     }
                     batches.push((first, results));
-                    Ok(())
-                });
-            }
-            if taken < size {
-                break;
-            }
+                }
+                Ok(())
+            });
         }
     })?;
     let mut batches = batches.0.into_vec();
@@ -199,6 +200,35 @@ where
         .into_iter()
         .flat_map(|(_, results)| results)
         .collect())
+}
+
+/// The input of a [`map`], which its tasks pull from in turn.
+struct Input<I> {
+    items: I,
+    /// Items pulled so far: the index of the next one.
+    pulled: usize,
+    /// Whether the iterator ended.
+    exhausted: bool,
+}
+
+/// Pulls the next batch of `input` and the index of its first item, unless the input ran out
+/// or the group was cancelled (checked under the lock, so that no item is pulled after the
+/// first error is known).
+fn claim_batch<I: Iterator, E: Send>(
+    input: &Mutex<Input<I>>,
+    group: &Group<'_, '_, E>,
+    limit: usize,
+) -> Option<(usize, Vec<I::Item>)> {
+    let mut input = input.lock().unwrap_or_else(|e| e.into_inner());
+    if input.exhausted || group.is_cancelled() {
+        return None;
+    }
+    let size = batch_size(input.pulled, limit);
+    let batch: Vec<I::Item> = input.items.by_ref().take(size).collect();
+    let first = input.pulled;
+    input.pulled += batch.len();
+    input.exhausted = batch.len() < size;
+    (!batch.is_empty()).then_some((first, batch))
 }
 
 /// Runs `f` on the default pool: natively one pool for the process, with one thread per CPU,
@@ -227,7 +257,7 @@ fn on_default_pool<R>(limit: usize, f: impl FnOnce(&Pool) -> R) -> R {
 pub const MAX_LIMIT: usize = isize::MAX as usize;
 
 /// The most items [`map`] hands to a task at once. It bounds how far `map` reads ahead of
-/// the finished items: at most `(limit + 1) * MAX_BATCH` items are pulled but not done.
+/// the finished items: at most `limit * MAX_BATCH` items are pulled but not done.
 pub const MAX_BATCH: usize = 64;
 
 /// The size of the next batch of [`map`] after `pulled` items: 1 at first, growing so that

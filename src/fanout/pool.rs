@@ -292,6 +292,7 @@ impl Pool {
     pub fn map<I, R, E, F>(&self, items: I, limit: usize, f: F) -> Result<Vec<R>, E>
     where
         I: IntoIterator,
+        I::IntoIter: Send,
         I::Item: Send,
         R: Send,
         E: Send,
