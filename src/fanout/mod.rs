@@ -196,10 +196,11 @@ where
     if !cfg!(verisync_mutant = "fanout_map_unsorted") {
         batches.sort_unstable_by_key(|&(first, _)| first);
     }
-    Ok(batches
-        .into_iter()
-        .flat_map(|(_, results)| results)
-        .collect())
+    let mut results = Vec::with_capacity(batches.iter().map(|(_, batch)| batch.len()).sum());
+    for (_, mut batch) in batches {
+        results.append(&mut batch);
+    }
+    Ok(results)
 }
 
 /// The input of a [`map`], which its tasks pull from in turn.
