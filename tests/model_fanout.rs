@@ -89,7 +89,11 @@ fn check_groups(case: &Case) -> Result<(), TestCaseError> {
         Ok(()) => BTreeSet::new(),
         Err(errors) => errors.into_vec().into_iter().collect(),
     };
-    prop_assert_eq!(&errors, &failing, "scope_collecting lost or invented errors");
+    prop_assert_eq!(
+        &errors,
+        &failing,
+        "scope_collecting lost or invented errors"
+    );
     prop_assert_eq!(counts.ran.load(Ordering::SeqCst), case.fails.len());
     prop_assert!(counts.most.load(Ordering::SeqCst) <= case.limit);
 
