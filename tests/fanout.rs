@@ -15,6 +15,8 @@
 
 #[path = "support/behaviour.rs"]
 mod behaviour;
+#[path = "support/high_water.rs"]
+mod high_water;
 
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -22,29 +24,8 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 
 use behaviour::{DropLog, SETTLE, scaled, spawn_watched};
+use high_water::HighWater;
 use verisync::fanout::{self, Pool, PoolError, map, scope, scope_collecting};
-
-/// Counts the tasks running at once and remembers the most there ever were.
-#[derive(Default)]
-struct HighWater {
-    running: AtomicUsize,
-    most: AtomicUsize,
-}
-
-impl HighWater {
-    /// Runs `work` counted as one running task.
-    fn run<R>(&self, work: impl FnOnce() -> R) -> R {
-        let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
-        self.most.fetch_max(now, Ordering::SeqCst);
-        let result = work();
-        self.running.fetch_sub(1, Ordering::SeqCst);
-        result
-    }
-
-    fn most(&self) -> usize {
-        self.most.load(Ordering::SeqCst)
-    }
-}
 
 /// A little work that the optimizer cannot remove.
 fn spin(rounds: u64) -> u64 {

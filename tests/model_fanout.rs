@@ -14,6 +14,8 @@
 //! the Miri suite).
 #![cfg(not(miri))]
 
+#[path = "support/high_water.rs"]
+mod high_water;
 #[path = "support/model.rs"]
 mod model;
 
@@ -22,6 +24,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use high_water::HighWater;
 use model::{config, watchdog};
 use proptest::prelude::*;
 use verisync::fanout::Pool;
@@ -51,25 +54,6 @@ fn case() -> impl Strategy<Value = Case> {
         })
 }
 
-/// Counts the tasks running at once and remembers the most there ever were.
-#[derive(Default)]
-struct HighWater {
-    running: AtomicUsize,
-    most: AtomicUsize,
-    ran: AtomicUsize,
-}
-
-impl HighWater {
-    fn run<R>(&self, work: impl FnOnce() -> R) -> R {
-        let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
-        self.most.fetch_max(now, Ordering::SeqCst);
-        self.ran.fetch_add(1, Ordering::SeqCst);
-        let result = work();
-        self.running.fetch_sub(1, Ordering::SeqCst);
-        result
-    }
-}
-
 fn failing(case: &Case) -> BTreeSet<usize> {
     (0..case.fails.len()).filter(|&id| case.fails[id]).collect()
 }
@@ -94,8 +78,8 @@ fn check_groups(case: &Case) -> Result<(), TestCaseError> {
         &failing,
         "scope_collecting lost or invented errors"
     );
-    prop_assert_eq!(counts.ran.load(Ordering::SeqCst), case.fails.len());
-    prop_assert!(counts.most.load(Ordering::SeqCst) <= case.limit);
+    prop_assert_eq!(counts.ran(), case.fails.len());
+    prop_assert!(counts.most() <= case.limit);
 
     let counts = HighWater::default();
     let result = pool.scope(case.limit, |group| {
@@ -107,11 +91,11 @@ fn check_groups(case: &Case) -> Result<(), TestCaseError> {
     match result {
         Ok(()) => {
             prop_assert!(failing.is_empty(), "Ok although {:?} fail", failing);
-            prop_assert_eq!(counts.ran.load(Ordering::SeqCst), case.fails.len());
+            prop_assert_eq!(counts.ran(), case.fails.len());
         }
         Err(id) => prop_assert!(failing.contains(&id), "{} is not a failing task", id),
     }
-    prop_assert!(counts.most.load(Ordering::SeqCst) <= case.limit);
+    prop_assert!(counts.most() <= case.limit);
 
     let counts = HighWater::default();
     let mapped = pool.map(0..case.fails.len(), case.limit, |id| {
@@ -131,7 +115,7 @@ fn check_groups(case: &Case) -> Result<(), TestCaseError> {
         }
         Err(id) => prop_assert!(failing.contains(&id), "{} is not a failing item", id),
     }
-    prop_assert!(counts.most.load(Ordering::SeqCst) <= case.limit);
+    prop_assert!(counts.most() <= case.limit);
     prop_assert!(pool.shutdown().is_empty());
     Ok(())
 }

@@ -66,7 +66,7 @@ use std::panic::{self, AssertUnwindSafe, RefUnwindSafe, UnwindSafe};
 
 use crate::errors::{ErrorCollector, Errors};
 use crate::sync::{Arc, AtomicBool, Mutex, Ordering, ThreadId, thread};
-use group::{Core, Outcome, Sink};
+use group::{Core, Outcome};
 pub use pool::{Pool, PoolError, QUEUE_PER_THREAD};
 
 /// Runs the closure of [`scope`] with up to `limit` tasks at once on the default pool; returns
@@ -154,68 +154,19 @@ where
     on_default_pool(limit, |pool| pool.map(items, limit, f))
 }
 
-/// [`map`] on `pool`: up to `min(limit, threads + 1)` tasks, each claiming batches of items
-/// from the shared input until it runs out (or the group is cancelled).
-fn map_on<I, R, E, F>(pool: &Pool, items: I, limit: usize, f: F) -> Result<Vec<R>, E>
-where
-    I: IntoIterator,
-    I::IntoIter: Send,
-    I::Item: Send,
-    R: Send,
-    E: Send,
-    F: Fn(I::Item) -> Result<R, E> + Sync,
-{
-    let input = Mutex::new(Input {
-        items: items.into_iter(),
-        pulled: 0,
-        exhausted: false,
-    });
-    let batches = Sink(ErrorCollector::new());
-    let claimers = limit.min(pool.threads().saturating_add(1));
-    pool.scope(limit, |group| {
-        for _ in 0..claimers {
-            let (input, f, batches) = (&input, &f, &batches);
-            group.spawn(move || {
-                while let Some((first, batch)) = claim_batch(input, group, limit) {
-                    let mut results = Vec::with_capacity(batch.len());
-                    for item in batch {
-                        if group.is_cancelled() {
-                            // The group fails anyway; the rest of the batch is dropped.
-                            return Ok(());
-                        }
-                        results.push(f(item)?);
-                    }
-                    batches.push((first, results));
-                }
-                Ok(())
-            });
-        }
-    })?;
-    let mut batches = batches.0.into_vec();
-    // Pushed roughly in input order, so this is close to linear.
-    if !cfg!(verisync_mutant = "fanout_map_unsorted") {
-        batches.sort_unstable_by_key(|&(first, _)| first);
-    }
-    let mut results = Vec::with_capacity(batches.iter().map(|(_, batch)| batch.len()).sum());
-    for (_, mut batch) in batches {
-        results.append(&mut batch);
-    }
-    Ok(results)
-}
-
 /// The input of a [`map`], which its tasks pull from in turn.
-struct Input<I> {
-    items: I,
+pub(super) struct Input<I> {
+    pub(super) items: I,
     /// Items pulled so far: the index of the next one.
-    pulled: usize,
+    pub(super) pulled: usize,
     /// Whether the iterator ended.
-    exhausted: bool,
+    pub(super) exhausted: bool,
 }
 
 /// Pulls the next batch of `input` and the index of its first item, unless the input ran out
 /// or the group was cancelled (checked under the lock, so that no item is pulled after the
 /// first error is known).
-fn claim_batch<I: Iterator, E: Send>(
+pub(super) fn claim_batch<I: Iterator, E: Send>(
     input: &Mutex<Input<I>>,
     group: &Group<'_, '_, E>,
     limit: usize,

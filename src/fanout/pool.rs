@@ -6,8 +6,9 @@ use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
 use std::time::Duration;
 
+use super::group::Sink;
 use super::group::{self, Core, Payload};
-use super::{Group, MAX_LIMIT, map_on, run};
+use super::{Group, Input, MAX_LIMIT, claim_batch, run};
 use crate::error::{CapacityError, SendTimeoutError, TrySendError};
 use crate::errors::{ErrorCollector, Errors};
 use crate::mpmc;
@@ -298,7 +299,44 @@ impl Pool {
         E: Send,
         F: Fn(I::Item) -> Result<R, E> + Sync,
     {
-        map_on(self, items, limit, f)
+        // Up to `min(limit, threads + 1)` tasks, each claiming batches of items from the shared
+        // input until it runs out (or the group is cancelled).
+        let input = Mutex::new(Input {
+            items: items.into_iter(),
+            pulled: 0,
+            exhausted: false,
+        });
+        let batches = Sink(ErrorCollector::new());
+        let claimers = limit.min(self.threads.saturating_add(1));
+        self.scope(limit, |group| {
+            for _ in 0..claimers {
+                let (input, f, batches) = (&input, &f, &batches);
+                group.spawn(move || {
+                    while let Some((first, batch)) = claim_batch(input, group, limit) {
+                        let mut results = Vec::with_capacity(batch.len());
+                        for item in batch {
+                            if group.is_cancelled() {
+                                // The group fails anyway; the rest of the batch is dropped.
+                                return Ok(());
+                            }
+                            results.push(f(item)?);
+                        }
+                        batches.push((first, results));
+                    }
+                    Ok(())
+                });
+            }
+        })?;
+        let mut batches = batches.0.into_vec();
+        // Pushed roughly in input order, so this is close to linear.
+        if !cfg!(verisync_mutant = "fanout_map_unsorted") {
+            batches.sort_unstable_by_key(|&(first, _)| first);
+        }
+        let mut results = Vec::with_capacity(batches.iter().map(|(_, batch)| batch.len()).sum());
+        for (_, mut batch) in batches {
+            results.append(&mut batch);
+        }
+        Ok(results)
     }
 
     /// Queues `task` to run on the pool, waiting while the queue is full.
