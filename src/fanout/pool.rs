@@ -29,7 +29,9 @@ pub const QUEUE_PER_THREAD: usize = 64;
 /// [`spawn`](Pool::spawn) queues a `'static` task for the next free thread, waiting while the
 /// queue is full (backpressure); [`try_spawn`](Pool::try_spawn) and
 /// [`spawn_timeout`](Pool::spawn_timeout) hand the task back instead. Tasks start in the order
-/// they were queued (FIFO), each on one thread; they end in any order. A task that panics
+/// they were queued (FIFO), each on one thread; they end in any order. A task that spawns onto
+/// its own pool should use `try_spawn`: with the queue full and every thread waiting in
+/// `spawn`, nothing would ever make room. A task that panics
 /// does not stop its thread: the panic is printed by the panic hook as usual, counted in
 /// [`panicked`](Pool::panicked), and its payload kept until [`shutdown`](Pool::shutdown)
 /// returns it.
