@@ -6,8 +6,7 @@ use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
 use std::time::Duration;
 
-use super::group::Sink;
-use super::group::{self, Core, Payload};
+use super::group::{self, Core, Payload, Sink};
 use super::{Group, Input, MAX_LIMIT, claim_batch, run};
 use crate::error::{CapacityError, SendTimeoutError, TrySendError};
 use crate::errors::{ErrorCollector, Errors};
@@ -29,12 +28,11 @@ pub const QUEUE_PER_THREAD: usize = 64;
 /// [`spawn`](Pool::spawn) queues a `'static` task for the next free thread, waiting while the
 /// queue is full (backpressure); [`try_spawn`](Pool::try_spawn) and
 /// [`spawn_timeout`](Pool::spawn_timeout) hand the task back instead. Tasks start in the order
-/// they were queued (FIFO), each on one thread; they end in any order. A task that spawns onto
-/// its own pool should use `try_spawn`: with the queue full and every thread waiting in
-/// `spawn`, nothing would ever make room. A task that panics
-/// does not stop its thread: the panic is printed by the panic hook as usual, counted in
+/// they were queued (FIFO), each on one thread; they end in any order. A task that panics does
+/// not stop its thread: the panic is printed by the panic hook as usual, counted in
 /// [`panicked`](Pool::panicked), and its payload kept until [`shutdown`](Pool::shutdown)
-/// returns it.
+/// returns it. A task that spawns onto its own pool should use `try_spawn`: with the queue
+/// full and every thread waiting in `spawn`, nothing would ever make room.
 ///
 /// # Shutdown
 /// [`shutdown`](Pool::shutdown) (and dropping the pool) stops intake, runs every task already
