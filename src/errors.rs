@@ -6,8 +6,9 @@
 //! error, one per line (like Go's `errors.Join`), with access to each one.
 //!
 //! # Guarantees
-//! - **Progress.** [`push`](ErrorCollector::push) is lock-free: one `fetch_add` claims a slot,
-//!   and at most one allocation (a compare-and-swap publishes it; the loser frees its own)
+//! - **Progress.** [`push`](ErrorCollector::push) is lock-free: a compare-and-swap claims a
+//!   slot (retried, after a short spin, only when another push claimed one first), and at most
+//!   one allocation (a compare-and-swap publishes it; the loser frees its own)
 //!   happens when the slot is the first of a new segment. The reads ([`has_errors`],
 //!   [`len`], [`first`], [`iter`]) are wait-free per element and never block a push.
 //! - **Order.** Each push claims the next index, and errors are read in that order. An error
@@ -196,9 +197,7 @@ impl<E> ErrorCollector<E> {
     /// assert_eq!(errors.len(), 1);
     /// ```
     pub fn push(&self, error: E) {
-        // Relaxed: the index only has to be unique; the slot's contents are published by the
-        // Release store of its `ready` flag, not by this counter.
-        let index = self.next.fetch_add(1, Ordering::Relaxed);
+        let index = self.claim_index();
         let beyond_limit = if cfg!(verisync_mutant = "errors_limit_off_by_one") {
             index > self.limit
         } else {
@@ -365,8 +364,11 @@ impl<E> ErrorCollector<E> {
                 let segment = unsafe { &*published };
                 for cell in &segment.slots[..len.min(end - first_index)] {
                     // Relaxed: as above. Clearing the flag makes the value moved out below
-                    // unreachable through the slot.
-                    if cell.ready.swap(false, Ordering::Relaxed) {
+                    // unreachable through the slot. No other thread can touch the flag
+                    // (`&mut self`), so a load and a store do what a swap would, without a
+                    // locked instruction per error.
+                    if cell.ready.load(Ordering::Relaxed) {
+                        cell.ready.store(false, Ordering::Relaxed);
                         let value = &cell.value;
                         // SAFETY: the slot was ready, so it holds a value, and clearing the
                         // flag made this its only owner.
@@ -381,6 +383,32 @@ impl<E> ErrorCollector<E> {
     }
 
     /// The slot of `index`, allocating its segment if no push has yet.
+    /// Claims the next index. A compare-and-swap that backs off when another push won, rather
+    /// than a `fetch_add`: pushers racing on one counter then take runs of indices in turn,
+    /// and each run fills its slots' cache lines alone instead of sharing every line.
+    fn claim_index(&self) -> usize {
+        let backoff = crossbeam_utils::Backoff::new();
+        // Relaxed: the index only has to be unique; the slot's contents are published by the
+        // Release store of its `ready` flag, not by this counter.
+        let mut next = self.next.load(Ordering::Relaxed);
+        if cfg!(verisync_mutant = "errors_claim_not_atomic") {
+            self.next.store(next + 1, Ordering::Relaxed);
+            return next;
+        }
+        loop {
+            match self.next.compare_exchange_weak(
+                next,
+                next + 1,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return next,
+                Err(actual) => next = actual,
+            }
+            backoff.spin();
+        }
+    }
+
     fn claimed_slot(&self, index: usize) -> Slot<'_, E> {
         let (segment, offset, len) = locate(index);
         let head = &self.segments[segment];

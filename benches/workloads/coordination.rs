@@ -1,8 +1,9 @@
 //! Workloads of the coordination primitives: the semaphore, fan-out and the error collector,
 //! each against its peers.
 //!
-//! - `semaphore_4t_2p`: four threads each acquire and release a permit of a two-permit
-//!   semaphore `items / 4` times, with a few nanoseconds of work while holding it. Peers: a
+//! - `semaphore_4t_2p` (and `semaphore_8t_2p`): four (eight) threads each acquire and release
+//!   a permit of a two-permit semaphore `items / 4` (`items / 8`) times, with a few
+//!   nanoseconds of work while holding it. Peers: a
 //!   `Mutex<usize>` + `Condvar` semaphore (the std baseline) and a compare-and-swap semaphore
 //!   that spins with `crossbeam_utils::Backoff` (snoozing, so it yields) while none is free.
 //! - `fanout_200k`: `items` tasks of about 300 ns each, limit 2, results collected in input
@@ -31,8 +32,6 @@ use std::time::{Duration, Instant};
 
 use crate::common::{Case, Workload};
 
-/// Threads of the semaphore workload.
-const SEMAPHORE_THREADS: usize = 4;
 /// Permits of the semaphore workload.
 const PERMITS: usize = 2;
 /// The fan-out limit, and the threads of every fan-out peer.
@@ -46,9 +45,19 @@ pub fn workloads() -> Vec<Workload> {
             baseline: "std Mutex+Condvar",
             items: 2_000_000,
             cases: vec![
-                case("verisync Semaphore", semaphore_verisync),
-                case("std Mutex+Condvar", semaphore_mutex_condvar),
-                case("CAS+Backoff", semaphore_cas_backoff),
+                case("verisync Semaphore", semaphore_verisync::<4>),
+                case("std Mutex+Condvar", semaphore_mutex_condvar::<4>),
+                case("CAS+Backoff", semaphore_cas_backoff::<4>),
+            ],
+        },
+        Workload {
+            id: "semaphore_8t_2p",
+            baseline: "std Mutex+Condvar",
+            items: 2_000_000,
+            cases: vec![
+                case("verisync Semaphore", semaphore_verisync::<8>),
+                case("std Mutex+Condvar", semaphore_mutex_condvar::<8>),
+                case("CAS+Backoff", semaphore_cas_backoff::<8>),
             ],
         },
         Workload {
@@ -139,11 +148,11 @@ impl InUse {
     }
 }
 
-fn semaphore_verisync(items: u64) -> Duration {
+fn semaphore_verisync<const THREADS: usize>(items: u64) -> Duration {
     let semaphore = verisync::semaphore::Semaphore::new(PERMITS);
     let in_use = InUse::default();
-    let rounds = items as usize / SEMAPHORE_THREADS;
-    run_threads(SEMAPHORE_THREADS, |_| {
+    let rounds = items as usize / THREADS;
+    run_threads(THREADS, |_| {
         for _ in 0..rounds {
             let permit = semaphore.acquire().expect("never closed");
             in_use.hold();
@@ -173,14 +182,14 @@ impl MutexSemaphore {
     }
 }
 
-fn semaphore_mutex_condvar(items: u64) -> Duration {
+fn semaphore_mutex_condvar<const THREADS: usize>(items: u64) -> Duration {
     let semaphore = MutexSemaphore {
         free: Mutex::new(PERMITS),
         released: Condvar::new(),
     };
     let in_use = InUse::default();
-    let rounds = items as usize / SEMAPHORE_THREADS;
-    run_threads(SEMAPHORE_THREADS, |_| {
+    let rounds = items as usize / THREADS;
+    run_threads(THREADS, |_| {
         for _ in 0..rounds {
             semaphore.acquire();
             in_use.hold();
@@ -221,11 +230,11 @@ impl CasSemaphore {
     }
 }
 
-fn semaphore_cas_backoff(items: u64) -> Duration {
+fn semaphore_cas_backoff<const THREADS: usize>(items: u64) -> Duration {
     let semaphore = CasSemaphore(AtomicUsize::new(PERMITS));
     let in_use = InUse::default();
-    let rounds = items as usize / SEMAPHORE_THREADS;
-    run_threads(SEMAPHORE_THREADS, |_| {
+    let rounds = items as usize / THREADS;
+    run_threads(THREADS, |_| {
         for _ in 0..rounds {
             semaphore.acquire();
             in_use.hold();
