@@ -38,7 +38,7 @@ impl StoreLoadFence {
         if self.asymmetric {
             compiler_fence(Ordering::SeqCst);
         } else {
-            fence(Ordering::SeqCst);
+            full_fence();
         }
     }
 
@@ -50,6 +50,13 @@ impl StoreLoadFence {
             fence(Ordering::SeqCst);
         }
     }
+}
+
+/// A `SeqCst` fence, out of line: the light half's fallback, kept off the fast path's
+/// straight line where membarrier does the heavy work.
+#[cold]
+fn full_fence() {
+    fence(Ordering::SeqCst);
 }
 
 #[cfg(all(

@@ -50,15 +50,28 @@ impl WaitQueue {
     /// Wakes every thread sleeping in [`wait_until`](Self::wait_until).
     ///
     /// Call it after publishing progress that a sleeper's retried operation will observe. When
-    /// nobody sleeps this is a compiler fence (or one `SeqCst` fence) and one load.
+    /// nobody sleeps this is a compiler fence (or one `SeqCst` fence) and one load. Returns
+    /// whether anyone was registered (asleep, about to sleep, or [for good](Self::register_for_good)).
     #[inline]
-    pub(crate) fn notify_all(&self) {
+    pub(crate) fn notify_all(&self) -> bool {
         self.fence_after_progress();
         // Relaxed: the fence above orders this load after the caller's progress, and pairs with
         // the fence a waiter issues between registering and re-checking (`fence_before_recheck`).
-        if self.sleepers.load(Ordering::Relaxed) != 0 {
+        let registered = self.sleepers.load(Ordering::Relaxed) != 0;
+        if registered {
             self.wake_sleepers();
         }
+        registered
+    }
+
+    /// Counts a registration that is never taken back, so that from now on every
+    /// [`notify_all`](Self::notify_all) returns true. An endpoint that disconnects calls it
+    /// before [`fence_before_recheck`](Self::fence_before_recheck), so that a peer publishing
+    /// at the same time either is seen by the endpoint's loads after the fence or sees the
+    /// registration, without loading anything else on its fast path.
+    pub(crate) fn register_for_good(&self) {
+        // Relaxed: published by the fence in `fence_before_recheck`, as in `register`.
+        self.sleepers.fetch_add(1, Ordering::Relaxed);
     }
 
     #[cold]

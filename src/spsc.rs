@@ -108,7 +108,7 @@ pub fn try_channel<T>(capacity: usize) -> Result<(Sender<T>, Receiver<T>), Capac
         ring: shared.buffer.0,
         shared: shared.clone(),
         tail: Cell::new(0),
-        cached_head: Cell::new(0),
+        full_at: Cell::new(capacity),
     };
     let receiver = Receiver {
         ring: shared.buffer.0,
@@ -190,6 +190,7 @@ impl<T> Shared<T> {
     /// that finds the receiver gone. Whoever takes `draining` drops `head..tail`; whoever finds
     /// it taken leaves at once, and the drainer looks at `tail` again after letting go, so a
     /// value published meanwhile is not left behind. Never waits for the other endpoint.
+    #[cold]
     fn drop_abandoned(&self) {
         /// Publishes the drained position and lets go of `draining`, also when a value's drop
         /// unwinds (`drop_values` has dropped every other value by then).
@@ -200,7 +201,7 @@ impl<T> Shared<T> {
         impl<T> Drop for Drained<'_, T> {
             fn drop(&mut self) {
                 // Release: pairs with the Acquire loads of `head` by the next drainer and by
-                // `Sender::load_head`, so our drops happen before those slots are reused.
+                // `Sender::reload_full_at`, so our drops happen before those slots are reused.
                 self.shared.head.store(self.tail, Ordering::Release);
                 // Release: pairs with the Acquire compare-exchange that takes `draining` next.
                 self.shared.draining.store(false, Ordering::Release);
@@ -396,6 +397,12 @@ impl<T> Ring<T> {
         }
     }
 
+    /// The position after `position`: [`advance`](Self::advance) by one, in fewer steps.
+    fn next(&self, position: usize) -> usize {
+        let next = position + 1;
+        if next == 2 * self.capacity { 0 } else { next }
+    }
+
     /// The slot index after `index`, wrapping at the end of the buffer.
     fn next_index(&self, index: usize) -> usize {
         if index + 1 == self.capacity {
@@ -424,13 +431,16 @@ impl<T> Ring<T> {
         }
     }
 
-    fn free_slots(&self, head: usize, tail: usize) -> usize {
-        let used = self.distance(head, tail);
-        if cfg!(verisync_mutant = "spsc_full_off_by_one") {
-            // One slot too many: lets a send overwrite the oldest unread value.
-            self.capacity + 1 - used
+    /// The tail position at which the buffer is full while the receiver is at `head`.
+    fn full_at(&self, head: usize) -> usize {
+        let full_at = self.advance(head, self.capacity);
+        if cfg!(verisync_mutant = "spsc_full_off_by_one") && self.capacity > 1 {
+            // One slot too many: lets a send overwrite the oldest unread value. (With one slot
+            // the positions cannot tell two values from none, so it would read as "full" when
+            // empty: a hang, not the overwrite this mutant stands for.)
+            self.next(full_at)
         } else {
-            self.capacity - used
+            full_at
         }
     }
 }
@@ -448,8 +458,10 @@ pub struct Sender<T> {
     ring: Ring<T>,
     /// Our own position: the shared `tail` always equals it between calls.
     tail: Cell<usize>,
-    /// The receiver's position as last loaded; it only ever lags the real one.
-    cached_head: Cell<usize>,
+    /// Where the buffer is full as of the receiver's position last loaded (`Ring::full_at`);
+    /// it only ever lags the real one. Kept instead of that position, so that the fast path of
+    /// a send compares with it and computes nothing.
+    full_at: Cell<usize>,
 }
 
 impl<T> Sender<T> {
@@ -469,21 +481,21 @@ impl<T> Sender<T> {
     /// drop(rx);
     /// assert_eq!(tx.try_send(3), Err(TrySendError::Disconnected(3)));
     /// ```
+    #[inline]
     pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
         if self.shared.peer_is_gone() {
             return Err(TrySendError::Disconnected(value));
         }
         let tail = self.tail.get();
-        let ring = &self.ring;
-        if ring.free_slots(self.cached_head.get(), tail) == 0
-            && ring.free_slots(self.load_head(), tail) == 0
-        {
+        if tail == self.full_at.get() && tail == self.reload_full_at() {
             return Err(TrySendError::Full(value));
         }
+        // A copy, so that the stores below do not make the compiler load it again.
+        let ring = self.ring;
         // SAFETY: the slot at `tail` is free: the receiver released it (the Acquire load of
         // `head` saw that) and will not read it until we publish the new `tail`.
         unsafe { ring.write(ring.index(tail), value) };
-        self.publish(ring.advance(tail, 1));
+        self.publish(ring.next(tail));
         Ok(())
     }
 
@@ -548,9 +560,9 @@ impl<T> Sender<T> {
     /// ```
     pub fn write_chunk(&mut self, max: usize) -> WriteChunk<'_, T> {
         let tail = self.tail.get();
-        let mut free = self.ring.free_slots(self.cached_head.get(), tail);
+        let mut free = self.ring.distance(tail, self.full_at.get());
         if free < max {
-            free = self.ring.free_slots(self.load_head(), tail);
+            free = self.ring.distance(tail, self.reload_full_at());
         }
         if self.shared.peer_is_gone() {
             // Nobody would receive them: `push` hands values back, as `try_send` would.
@@ -585,7 +597,7 @@ impl<T> Sender<T> {
     /// assert_eq!(tx.slots(), 2);
     /// ```
     pub fn slots(&self) -> usize {
-        self.ring.free_slots(self.load_head(), self.tail.get())
+        self.ring.distance(self.tail.get(), self.reload_full_at())
     }
 
     /// Whether the buffer is full right now.
@@ -614,17 +626,23 @@ impl<T> Sender<T> {
         self.shared.peer_is_gone()
     }
 
-    /// Reloads the receiver's position into the cache and returns it.
-    fn load_head(&self) -> usize {
+    /// Loads the receiver's position and returns, and caches, where the buffer is full. Out of
+    /// line, so that the fast path of a send falls straight through.
+    #[cold]
+    fn reload_full_at(&self) -> usize {
         // Acquire: pairs with the Release store in `Receiver::release`, so the receiver's reads
         // of the slots it released happen before we overwrite them.
         let head = self.shared.head.load(Ordering::Acquire);
-        self.cached_head.set(head);
-        head
+        let full_at = self.ring.full_at(head);
+        self.full_at.set(full_at);
+        full_at
     }
 
     /// Makes the slots before `tail` visible to the receiver and wakes it if it sleeps.
+    #[inline]
     fn publish(&self, tail: usize) {
+        // Loaded once: the ordered operations below would make the compiler load it again.
+        let shared = &*self.shared;
         self.tail.set(tail);
         let order = if cfg!(verisync_mutant = "spsc_relaxed_publish") {
             Ordering::Relaxed
@@ -633,10 +651,18 @@ impl<T> Sender<T> {
         };
         // Release: pairs with the Acquire load in `Receiver::load_tail`, so our writes to the
         // slots happen before the receiver reads them.
-        self.shared.tail.store(tail, order);
+        shared.tail.store(tail, order);
         // Also the light half of the fence that `Receiver::drop` pairs with: either it sees
-        // this `tail` and drops the values, or we see it gone here and drop them ourselves.
-        self.shared.receiver_waits.notify_all();
+        // this `tail` and drops the values, or we see its registration here (it registers on
+        // `receiver_waits` for good before its fence), look, and drop them ourselves. So the
+        // common case, nobody registered, costs no load of `disconnected`.
+        if shared.receiver_waits.notify_all() {
+            self.drop_abandoned_if_receiver_gone();
+        }
+    }
+
+    #[cold]
+    fn drop_abandoned_if_receiver_gone(&self) {
         if !cfg!(verisync_mutant = "spsc_keeps_abandoned") && self.shared.peer_is_gone() {
             self.shared.drop_abandoned();
         }
@@ -826,13 +852,14 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.try_recv(), Ok(5));
     /// assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
     /// ```
+    #[inline]
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
         let head = self.head.get();
         self.check_ready(head)?;
         // SAFETY: `head != tail`, so the slot holds a value the sender published (the Acquire
         // load of `tail` saw it) and will not touch until we release it; we read it once.
         let value = unsafe { self.ring.take(self.ring.index(head)) };
-        self.head.set(self.ring.advance(head, 1));
+        self.head.set(self.ring.next(head));
         self.release();
         Ok(value)
     }
@@ -1017,8 +1044,19 @@ impl<T> Receiver<T> {
     }
 
     /// `Ok` if a value is buffered at `head`, else why there is none.
+    #[inline]
     fn check_ready(&self, head: usize) -> Result<(), TryRecvError> {
-        if self.cached_tail.get() != head || self.load_tail() != head {
+        if self.cached_tail.get() != head {
+            return Ok(());
+        }
+        self.check_ready_after_reload(head)
+    }
+
+    /// [`check_ready`](Self::check_ready) once the cached `tail` says empty: out of line, so
+    /// that the fast path of a receive falls straight through.
+    #[cold]
+    fn check_ready_after_reload(&self, head: usize) -> Result<(), TryRecvError> {
+        if self.load_tail() != head {
             return Ok(());
         }
         if !self.shared.peer_is_gone() {
@@ -1034,19 +1072,21 @@ impl<T> Receiver<T> {
     }
 
     /// Hands the slots before our position back to the sender and wakes it if it sleeps.
+    #[inline]
     fn release(&self) {
         self.publish_head();
         self.shared.sender_waits.notify_all();
     }
 
     /// Stores our position in the shared `head`.
+    #[inline]
     fn publish_head(&self) {
         let order = if cfg!(verisync_mutant = "spsc_relaxed_release") {
             Ordering::Relaxed
         } else {
             Ordering::Release
         };
-        // Release: pairs with the Acquire load in `Sender::load_head`, so our reads of the
+        // Release: pairs with the Acquire load in `Sender::reload_full_at`, so our reads of the
         // released slots happen before the sender overwrites them.
         self.shared.head.store(self.head.get(), order);
     }
@@ -1058,12 +1098,16 @@ impl<T> Drop for Receiver<T> {
         // took must not be dropped again.
         self.publish_head();
         let sender_gone = self.shared.disconnect(&self.shared.sender_waits);
-        // The heavy half of the fence in `Sender::publish`: a value published after this is
-        // dropped by the sender, one published before is seen by the drain below. Not needed
+        // Registered for good, then the heavy half of the fence in `Sender::publish`: a value
+        // published after this is dropped by the sender (its `notify_all` sees the
+        // registration), one published before is seen by the drain below. Not needed
         // (and the common case, so `membarrier` is not paid for it) once the sender is gone:
         // nothing can be published any more, and whatever the drain may miss of its last
         // `tail` is dropped with the `Arc` (see `disconnect`).
         if !sender_gone {
+            if !cfg!(verisync_mutant = "spsc_drop_unregistered") {
+                self.shared.receiver_waits.register_for_good();
+            }
             self.shared.receiver_waits.fence_before_recheck();
         }
         self.shared.drop_abandoned();
