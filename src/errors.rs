@@ -30,7 +30,9 @@
 //! slots, so index `i` is found from the position of the highest bit of `i + FIRST_SEGMENT`,
 //! segments never move, and no push waits for another one to grow the storage. Each slot has a
 //! `ready` flag, next to the value, that the push sets (Release) after writing the error, and
-//! readers check it (Acquire) before touching the value.
+//! readers check it (Acquire) before touching the value. A new segment comes from zeroed
+//! memory (all zeros is an empty slot), so a large one costs no pass over its slots before
+//! the first push into it.
 //!
 //! # Examples
 //! ```
@@ -81,6 +83,22 @@ struct Slot<'a, E> {
 }
 
 impl<E> Segment<E> {
+    /// A segment of `len` empty slots, from zeroed memory: all zeros is an empty slot (a clear
+    /// std `AtomicBool`, and any bytes are an uninitialized value). The allocator hands a large
+    /// zeroed block out as fresh pages, so no pass over the slots is paid up front (by the
+    /// installing push and by a push that loses the race to install), and each page is first
+    /// touched by the pushes that fill it.
+    #[cfg(not(any(verisync_loom, feature = "shuttle")))]
+    fn new(len: usize) -> Self {
+        let slots = Box::<[SlotCell<E>]>::new_zeroed_slice(len);
+        // SAFETY: every `SlotCell` is valid all zeros (see above): the facade's `UnsafeCell` is
+        // std's under `repr(transparent)`, around a `MaybeUninit`.
+        let slots = unsafe { slots.assume_init() };
+        Self { slots }
+    }
+
+    /// A segment of `len` empty slots: the checkers' atomics are built one by one.
+    #[cfg(any(verisync_loom, feature = "shuttle"))]
     fn new(len: usize) -> Self {
         let slots = (0..len)
             .map(|_| SlotCell {
@@ -346,7 +364,8 @@ impl<E> ErrorCollector<E> {
         Errors { errors, omitted }
     }
 
-    /// Moves the kept errors out of their slots, in push order, leaving no slot ready.
+    /// Moves the kept errors out of their slots, in push order, and empties the collector's
+    /// count, so that no slot is read again (by `Drop`, after `into_errors`).
     fn take_ready(&mut self) -> Vec<E> {
         let end = self.len().min(self.limit);
         let mut errors = Vec::with_capacity(end);
@@ -363,15 +382,11 @@ impl<E> ErrorCollector<E> {
                 // SAFETY: a published segment lives until the collector is dropped.
                 let segment = unsafe { &*published };
                 for cell in &segment.slots[..len.min(end - first_index)] {
-                    // Relaxed: as above. Clearing the flag makes the value moved out below
-                    // unreachable through the slot. No other thread can touch the flag
-                    // (`&mut self`), so a load and a store do what a swap would, without a
-                    // locked instruction per error.
+                    // Relaxed: as above.
                     if cell.ready.load(Ordering::Relaxed) {
-                        cell.ready.store(false, Ordering::Relaxed);
                         let value = &cell.value;
-                        // SAFETY: the slot was ready, so it holds a value, and clearing the
-                        // flag made this its only owner.
+                        // SAFETY: the slot was ready, so it holds a value; it is read once:
+                        // the count emptied below keeps every later read away from it.
                         let error = value.with(|value| unsafe { (*value).assume_init_read() });
                         errors.push(error);
                     }
@@ -379,6 +394,9 @@ impl<E> ErrorCollector<E> {
             }
             first_index += len;
         }
+        // Relaxed: `&mut self`, as above. The flags stay set (writing them back would dirty
+        // every line just read); with no index claimed, no read looks at them.
+        self.next.store(0, Ordering::Relaxed);
         errors
     }
 

@@ -162,6 +162,38 @@ fn a_panicking_drop_does_not_stop_the_others() {
     log.assert_all_dropped_once();
 }
 
+/// Drops counted in a static array, per id: a value dropped twice is counted twice, with no
+/// shared allocation for the second drop to corrupt (unlike [`DropLog`]'s `Arc`).
+static STATIC_DROPS: [AtomicUsize; 40] = [const { AtomicUsize::new(0) }; 40];
+
+/// An error whose drop counts in [`STATIC_DROPS`]; used by one test only.
+struct StaticTracked(usize);
+
+impl Drop for StaticTracked {
+    fn drop(&mut self) {
+        STATIC_DROPS[self.0].fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn errors_taken_out_are_not_dropped_again_with_the_collector() {
+    let errors = ErrorCollector::new();
+    for id in 0..STATIC_DROPS.len() {
+        errors.push(StaticTracked(id));
+    }
+    // `into_vec` takes the errors out and drops what is left of the collector.
+    let taken = errors.into_vec();
+    assert!(
+        STATIC_DROPS
+            .iter()
+            .all(|drops| drops.load(Ordering::SeqCst) == 0)
+    );
+    drop(taken);
+    for (id, drops) in STATIC_DROPS.iter().enumerate() {
+        assert_eq!(drops.load(Ordering::SeqCst), 1, "error {id}");
+    }
+}
+
 #[test]
 fn zero_sized_errors_are_counted() {
     let errors = ErrorCollector::new();
