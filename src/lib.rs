@@ -16,6 +16,16 @@
 //! Channels use std's names and error types ([`error`]), so code written against
 //! `std::sync::mpsc::sync_channel` switches with no renames.
 //!
+//! # Model-checking your own code
+//! Built with `RUSTFLAGS="--cfg loom"` (loom's convention, set for the whole build),
+//! verisync's atomics, locks, threads and `Arc` are loom's, so a loom test of your code
+//! explores verisync's internals too: run it with `LOOM_MAX_PREEMPTIONS=2` first (the cost
+//! grows steeply with the bound). Not modelled: time (a `*_timeout` operation never times out
+//! under loom) and the `membarrier` half of the blocking layer's fence (a `SeqCst` fence under
+//! loom). Without the cfg, a blocking operation inside `loom::model` hangs silently. The
+//! README's "Model-check your own code" has the recipe; `examples/model-check/` in the
+//! repository is a downstream crate that follows it.
+//!
 //! # Examples
 //! ```
 //! let (tx, rx) = verisync::spsc::channel(1024);

@@ -1,0 +1,19 @@
+//! Plain tests of the fixed logic on std threads: they keep passing in every build without a
+//! checker's cfg.
+#![cfg(not(loom))]
+
+use verisync_model_check::{Logic, handover, tally};
+
+#[test]
+fn the_reader_sees_what_the_writer_wrote() {
+    for _ in 0..100 {
+        assert_eq!(handover(Logic::Fixed), 42);
+    }
+}
+
+#[test]
+fn every_job_is_counted() {
+    for _ in 0..100 {
+        assert_eq!(tally(50, Logic::Fixed), 50);
+    }
+}
