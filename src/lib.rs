@@ -20,9 +20,10 @@
 //! Built with `RUSTFLAGS="--cfg loom"` (loom's convention, set for the whole build),
 //! verisync's atomics, locks, threads and `Arc` are loom's, so a loom test of your code
 //! explores verisync's internals too: run it with `LOOM_MAX_PREEMPTIONS=2` first (the cost
-//! grows steeply with the bound). Not modelled: time (a `*_timeout` operation never times out
-//! under loom) and the `membarrier` half of the blocking layer's fence (a `SeqCst` fence under
-//! loom). Without the cfg, a blocking operation inside `loom::model` hangs silently. The
+//! grows steeply with the bound). Time is not modelled, but timeouts are: under loom a wait
+//! with a deadline gives up as soon as it would sleep, so a model explores both the timeout
+//! and the success. The `membarrier` half of the blocking layer's fence is a `SeqCst` fence
+//! under loom. Without the cfg, a blocking operation inside `loom::model` hangs silently. The
 //! README's "Model-check your own code" has the recipe; `examples/model-check/` in the
 //! repository is a downstream crate that follows it.
 //!

@@ -23,7 +23,7 @@ use std::time::Instant;
 
 use crate::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use crate::fence::StoreLoadFence;
-use crate::sync::{AtomicUsize, MODEL_CHECKED};
+use crate::sync::{AtomicUsize, MODEL_CHECKED, wait_deadline};
 use crate::sync::{Condvar, Mutex, MutexGuard, Ordering};
 
 /// A place for threads to sleep until another thread reports progress.
@@ -184,21 +184,16 @@ impl WaitQueue {
         self.sleepers.fetch_sub(1, Ordering::Relaxed);
     }
 
-    /// Sleeps until a notification newer than `round` or the deadline; true if timed out.
+    /// Sleeps until a notification newer than `round` or the deadline; true if timed out
+    /// (under a model checker, at once: see [`wait_deadline`]).
     fn sleep(&self, round: u64, deadline: Option<Instant>) -> bool {
         let mut rounds = self.lock_rounds();
         while *rounds == round {
-            rounds = match deadline {
-                None => self.wakeup.wait(rounds).unwrap_or_else(|e| e.into_inner()),
-                Some(deadline) => {
-                    let now = Instant::now();
-                    if now >= deadline {
-                        return true;
-                    }
-                    let waited = self.wakeup.wait_timeout(rounds, deadline - now);
-                    waited.unwrap_or_else(|e| e.into_inner()).0
-                }
-            };
+            let (guard, timed_out) = wait_deadline(&self.wakeup, rounds, deadline);
+            if timed_out {
+                return true;
+            }
+            rounds = guard;
         }
         false
     }

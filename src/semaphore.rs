@@ -67,7 +67,9 @@ use std::time::{Duration, Instant};
 
 use std::sync::Arc;
 
-use crate::sync::{AtomicUsize, Condvar, MODEL_CHECKED, Mutex, MutexGuard, Ordering};
+use crate::sync::{
+    AtomicUsize, Condvar, MODEL_CHECKED, Mutex, MutexGuard, Ordering, wait_deadline,
+};
 
 /// The state bit that says the semaphore is closed.
 const CLOSED: usize = 1;
@@ -522,23 +524,16 @@ impl Semaphore {
 
     /// Sleeps until the waiter's wait ends or the deadline passes; on a timeout, leaves the
     /// queue (unless a hand-off beat it to it) and lets the next waiters have their turn.
+    /// (Under a model checker a wait with a deadline times out at once, so the race between
+    /// the timeout and a hand-off below is explored: see `sync::wait_deadline`.)
     fn wait(&self, waiter: &Waiter, deadline: Option<Instant>) -> Outcome {
         let mut outcome = waiter.lock_outcome();
         while *outcome == Outcome::Waiting {
-            outcome = match deadline {
-                None => waiter
-                    .wakeup
-                    .wait(outcome)
-                    .unwrap_or_else(|e| e.into_inner()),
-                Some(deadline) => {
-                    let now = Instant::now();
-                    if now >= deadline {
-                        break;
-                    }
-                    let waited = waiter.wakeup.wait_timeout(outcome, deadline - now);
-                    waited.unwrap_or_else(|e| e.into_inner()).0
-                }
-            };
+            let (guard, timed_out) = wait_deadline(&waiter.wakeup, outcome, deadline);
+            outcome = guard;
+            if timed_out {
+                break;
+            }
         }
         if *outcome != Outcome::Waiting {
             return *outcome;
@@ -547,7 +542,7 @@ impl Semaphore {
         // Timed out. Lock order: queue, then waiter.
         let mut queue = self.lock_queue();
         let outcome = *waiter.lock_outcome();
-        if outcome != Outcome::Waiting {
+        if outcome != Outcome::Waiting && !cfg!(verisync_mutant = "semaphore_timeout_drops_grant") {
             // Handed permits (or closed) after the deadline but before we got the lock.
             return outcome;
         }

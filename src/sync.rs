@@ -119,6 +119,37 @@ pub(crate) use std::sync::atomic::compiler_fence;
 /// at once instead of spinning, because a spin loop is only wasted schedule steps to a checker.
 pub(crate) const MODEL_CHECKED: bool = cfg!(any(verisync_loom, feature = "shuttle"));
 
+/// Waits on `condvar`, with `guard`'s lock released meanwhile, until it is notified or
+/// `deadline` (if any) has passed; returns the guard and whether the deadline had passed. A
+/// notification and a spurious wake-up both return `false`: callers re-check their condition
+/// and wait again. The one deadline wait of every blocking primitive.
+///
+/// Under loom and shuttle no time passes (their condition variables never time out), so a
+/// wait with a deadline returns at once, timed out: whether the caller's re-check then finds
+/// its wait served depends on what the other threads did before this point, which the
+/// checker's schedules vary, so both outcomes are explored instead of a false deadlock. A wait
+/// without a deadline blocks as everywhere, and a checker reports it as a deadlock if nothing
+/// can ever wake it.
+pub(crate) fn wait_deadline<'a, T>(
+    condvar: &Condvar,
+    guard: MutexGuard<'a, T>,
+    deadline: Option<std::time::Instant>,
+) -> (MutexGuard<'a, T>, bool) {
+    // A poisoned lock is used as it is: no verisync code runs user code under these locks.
+    let Some(deadline) = deadline else {
+        let guard = condvar.wait(guard).unwrap_or_else(|e| e.into_inner());
+        return (guard, false);
+    };
+    let now = std::time::Instant::now();
+    if MODEL_CHECKED || now >= deadline {
+        return (guard, true);
+    }
+    let (guard, _) = condvar
+        .wait_timeout(guard, deadline - now)
+        .unwrap_or_else(|e| e.into_inner());
+    (guard, false)
+}
+
 /// Backs off in a retry loop that waits for another thread: crossbeam's exponential backoff
 /// natively; under loom or shuttle, a yield to the checker's scheduler, which otherwise could
 /// keep running the spinning thread forever and never the one it waits for.

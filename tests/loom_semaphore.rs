@@ -1,6 +1,7 @@
 //! loom models of the semaphore: the hand-off of a permit between blocking acquirers (no lost
 //! wake-up, and the holder's writes visible to the next holder), weighted requests queued
-//! behind a holder, and `close` waking a waiter.
+//! behind a holder, `close` waking a waiter, and a timed acquire whose deadline races the
+//! hand-off (under loom a wait with a deadline times out at once, so both outcomes occur).
 //!
 //! The main thread of each model only creates the semaphore, spawns the roles and joins them;
 //! invariants are asserted after the joins. Every model counts its executions and fails if
@@ -17,7 +18,7 @@ use loom::cell::UnsafeCell;
 use loom::sync::Arc;
 use loom::thread;
 use support::{Written, explore};
-use verisync::semaphore::{AcquireError, Semaphore};
+use verisync::semaphore::{AcquireError, AcquireTimeoutError, Semaphore};
 
 /// A counter that only the holder of the semaphore's single permit may touch: loom reports
 /// any access that the permit hand-off does not order.
@@ -189,6 +190,59 @@ fn a_release_on_the_locked_path_orders_its_holder_before_a_try_acquire() {
             writer.join().unwrap();
             waiter.join().unwrap();
             assert_eq!(semaphore.available_permits(), 2);
+        },
+    );
+}
+
+/// A timed acquire queues behind the holder of the only permit; under loom its deadline passes
+/// at once, so the holder's release and the timeout race: the release may hand the permit to
+/// the waiter just before or just after its deadline, or find it gone. Whichever way, the
+/// permit is held by exactly one thread at a time (the counter) and is back at the end; a
+/// timeout that drops a permit handed over at the last moment loses it.
+#[test]
+fn a_timed_acquire_racing_the_hand_off_keeps_the_permit() {
+    explore(
+        "a_timed_acquire_racing_the_hand_off_keeps_the_permit",
+        20,
+        || {
+            let guarded = Arc::new(Guarded {
+                semaphore: Semaphore::new(1),
+                counter: UnsafeCell::new(0),
+            });
+            let holder = {
+                let guarded = guarded.clone();
+                thread::spawn(move || guarded.bump())
+            };
+            let timed = {
+                let guarded = guarded.clone();
+                thread::spawn(move || {
+                    let semaphore = &guarded.semaphore;
+                    match semaphore.acquire_timeout(std::time::Duration::from_secs(3600)) {
+                        Ok(permit) => {
+                            // SAFETY: we hold the only permit.
+                            guarded.counter.with_mut(|counter| unsafe { *counter += 1 });
+                            drop(permit);
+                            true
+                        }
+                        Err(AcquireTimeoutError::Timeout) => false,
+                        Err(err) => panic!("unexpected {err:?}"),
+                    }
+                })
+            };
+            holder.join().unwrap();
+            let acquired = timed.join().unwrap();
+            // SAFETY: both threads are joined.
+            let total = guarded.counter.with(|counter| unsafe { *counter });
+            assert_eq!(total, 1 + usize::from(acquired));
+            assert_eq!(
+                guarded.semaphore.available_permits(),
+                1,
+                "a permit was lost"
+            );
+            assert!(
+                guarded.semaphore.try_acquire().is_ok(),
+                "the queue flag stayed set"
+            );
         },
     );
 }

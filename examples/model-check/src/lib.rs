@@ -128,3 +128,37 @@ pub fn tally(jobs: usize, logic: Logic) -> usize {
     }
     done.load(Ordering::Relaxed)
 }
+
+/// A client sends one request to a server thread over `verisync::spsc` and waits for the reply
+/// with `recv_timeout`; returns how many requests the server handled.
+///
+/// The planted bug: when the wait times out, the client takes the request for lost and sends
+/// it again, so a slow server handles it twice. The fixed client keeps waiting for the reply
+/// to the request it sent. Under loom a wait with a deadline may time out at any point, so
+/// the checker explores the timeout racing the reply.
+pub fn request_with_timeout(logic: Logic) -> usize {
+    let (requests, incoming) = verisync::spsc::channel::<u32>(2);
+    let (replies, reply) = verisync::spsc::channel::<u32>(2);
+    let server = thread::spawn(move || {
+        let mut handled = 0;
+        for request in incoming.iter() {
+            handled += 1;
+            // The client may be gone already; a reply nobody reads is fine.
+            let _ = replies.send(request + 1);
+        }
+        handled
+    });
+    requests.send(1).expect("server gone");
+    match reply.recv_timeout(std::time::Duration::from_secs(1)) {
+        Ok(answer) => assert_eq!(answer, 2),
+        Err(verisync::error::RecvTimeoutError::Timeout) => {
+            if logic == Logic::Planted {
+                requests.send(1).expect("server gone");
+            }
+            assert_eq!(reply.recv().expect("server gone"), 2);
+        }
+        Err(err) => panic!("unexpected {err:?}"),
+    }
+    drop(requests);
+    server.join().expect("server panicked")
+}

@@ -10,7 +10,7 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use verisync_model_check::{Logic, handover, tally};
+use verisync_model_check::{Logic, handover, request_with_timeout, tally};
 
 /// Runs `model` under loom and returns the message of the failure loom found, if any.
 fn loom_failure(model: impl Fn() + Sync + Send + 'static) -> Option<String> {
@@ -51,4 +51,17 @@ fn tally_planted_lost_update_is_found() {
     let failure = loom_failure(|| assert_eq!(tally(2, Logic::Planted), 2));
     let failure = failure.expect("loom missed the lost update");
     assert!(failure.contains("left: 1"), "{failure}");
+}
+
+#[test]
+fn request_with_timeout_fixed_passes() {
+    loom::model(|| assert_eq!(request_with_timeout(Logic::Fixed), 1));
+}
+
+#[test]
+fn request_with_timeout_planted_resend_is_found() {
+    // The timeout races the reply: when it wins, the planted client sends the request again.
+    let failure = loom_failure(|| assert_eq!(request_with_timeout(Logic::Planted), 1));
+    let failure = failure.expect("loom missed the second request");
+    assert!(failure.contains("left: 2"), "{failure}");
 }

@@ -2,7 +2,7 @@
 //! checker's cfg.
 #![cfg(not(loom))]
 
-use verisync_model_check::{Logic, handover, tally};
+use verisync_model_check::{Logic, handover, request_with_timeout, tally};
 
 #[test]
 fn the_reader_sees_what_the_writer_wrote() {
@@ -15,5 +15,12 @@ fn the_reader_sees_what_the_writer_wrote() {
 fn every_job_is_counted() {
     for _ in 0..100 {
         assert_eq!(tally(50, Logic::Fixed), 50);
+    }
+}
+
+#[test]
+fn a_request_is_handled_once() {
+    for _ in 0..100 {
+        assert_eq!(request_with_timeout(Logic::Fixed), 1);
     }
 }
