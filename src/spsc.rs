@@ -282,7 +282,7 @@ fn drop_values<T>(ring: Ring<T>, from: usize, to: usize) {
     while unfreed(position) {
         let rest = Rest {
             ring,
-            from: ring.advance(position, 1),
+            from: ring.next(position),
             to,
         };
         // SAFETY: slots in [head, tail) hold values the receiver never took; nobody else can
@@ -1163,7 +1163,7 @@ impl<T> Iterator for ReadChunk<'_, T> {
         // so no later read (even after this chunk is leaked) takes the value again.
         let value = unsafe { ring.take(self.index) };
         let head = &self.receiver.head;
-        head.set(ring.advance(head.get(), 1));
+        head.set(ring.next(head.get()));
         self.index = ring.next_index(self.index);
         self.taken += 1;
         Some(value)
