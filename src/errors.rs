@@ -56,7 +56,9 @@ use std::mem::MaybeUninit;
 use std::panic::{RefUnwindSafe, UnwindSafe};
 use std::ptr;
 
-use crate::sync::{AtomicBool, AtomicPtr, AtomicUsize, MODEL_CHECKED, Ordering, UnsafeCell};
+use crate::sync::{
+    AtomicBool, AtomicPtr, AtomicUsize, Backoff, MODEL_CHECKED, Ordering, UnsafeCell,
+};
 
 /// Slots in segment 0. Model checkers get single-slot first segments, so that a handful of
 /// pushes already race to allocate new segments.
@@ -88,7 +90,7 @@ impl<E> Segment<E> {
     /// zeroed block out as fresh pages, so no pass over the slots is paid up front (by the
     /// installing push and by a push that loses the race to install), and each page is first
     /// touched by the pushes that fill it.
-    #[cfg(not(any(verisync_loom, feature = "shuttle")))]
+    #[cfg(not(any(verisync_loom, verisync_shuttle)))]
     fn new(len: usize) -> Self {
         let slots = Box::<[SlotCell<E>]>::new_zeroed_slice(len);
         // SAFETY: every `SlotCell` is valid all zeros (see above): the facade's `UnsafeCell` is
@@ -98,7 +100,7 @@ impl<E> Segment<E> {
     }
 
     /// A segment of `len` empty slots: the checkers' atomics are built one by one.
-    #[cfg(any(verisync_loom, feature = "shuttle"))]
+    #[cfg(any(verisync_loom, verisync_shuttle))]
     fn new(len: usize) -> Self {
         let slots = (0..len)
             .map(|_| SlotCell {
@@ -405,7 +407,7 @@ impl<E> ErrorCollector<E> {
     /// than a `fetch_add`: pushers racing on one counter then take runs of indices in turn,
     /// and each run fills its slots' cache lines alone instead of sharing every line.
     fn claim_index(&self) -> usize {
-        let backoff = crossbeam_utils::Backoff::new();
+        let backoff = Backoff::new();
         // Relaxed: the index only has to be unique; the slot's contents are published by the
         // Release store of its `ready` flag, not by this counter.
         let mut next = self.next.load(Ordering::Relaxed);

@@ -63,7 +63,7 @@ fn full_fence() {
     target_os = "linux",
     not(miri),
     not(verisync_loom),
-    not(feature = "shuttle")
+    not(verisync_shuttle)
 ))]
 mod membarrier {
     use std::sync::OnceLock;
@@ -96,7 +96,7 @@ mod membarrier {
     target_os = "linux",
     not(miri),
     not(verisync_loom),
-    not(feature = "shuttle")
+    not(verisync_shuttle)
 )))]
 mod membarrier {
     pub(super) fn is_registered() -> bool {

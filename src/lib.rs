@@ -43,6 +43,7 @@ pub mod error;
 pub mod errors;
 pub mod fanout;
 mod fence;
+pub mod model;
 pub mod mpmc;
 mod park;
 mod receiver_iter;

@@ -2,7 +2,7 @@
 //! threads sleep in and that the side making progress wakes.
 //!
 //! # Protocol
-//! A waiter spins briefly (`crossbeam_utils::Backoff`) retrying its operation, then *registers*
+//! A waiter spins briefly (the facade's `Backoff`; not under a model checker) retrying its operation, then *registers*
 //! (counts itself in `sleepers`), issues the heavy half of a store-load fence, and *re-checks*
 //! by retrying the operation once more before it sleeps. A notifier publishes its progress
 //! (a release store the retried operation will observe), issues the light half of the fence and
@@ -23,8 +23,7 @@ use std::time::Instant;
 
 use crate::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use crate::fence::StoreLoadFence;
-use crate::sync::{AtomicUsize, MODEL_CHECKED, wait_deadline};
-use crate::sync::{Condvar, Mutex, MutexGuard, Ordering};
+use crate::sync::{AtomicUsize, Backoff, Condvar, Mutex, Ordering, wait_deadline};
 
 /// A place for threads to sleep until another thread reports progress.
 pub(crate) struct WaitQueue {
@@ -76,7 +75,7 @@ impl WaitQueue {
 
     #[cold]
     fn wake_sleepers(&self) {
-        let mut rounds = self.lock_rounds();
+        let mut rounds = self.rounds.lock();
         *rounds = rounds.wrapping_add(1);
         drop(rounds);
         self.wakeup.notify_all();
@@ -91,14 +90,12 @@ impl WaitQueue {
         deadline: Option<Instant>,
         mut attempt: impl FnMut() -> Option<R>,
     ) -> Option<R> {
-        if !MODEL_CHECKED {
-            let backoff = crossbeam_utils::Backoff::new();
-            while !backoff.is_completed() {
-                if let Some(done) = attempt() {
-                    return Some(done);
-                }
-                backoff.snooze();
+        let backoff = Backoff::new();
+        while !backoff.is_completed() {
+            if let Some(done) = attempt() {
+                return Some(done);
             }
+            backoff.snooze();
         }
         loop {
             let round = self.register();
@@ -172,7 +169,7 @@ impl WaitQueue {
 
     /// Counts the caller as a sleeper and returns the notification round it must wait out.
     fn register(&self) -> u64 {
-        let rounds = self.lock_rounds();
+        let rounds = self.rounds.lock();
         // Relaxed: published to notifiers by the fence in `fence_before_recheck`; the lock
         // orders it before any `wake_sleepers` that could miss our round.
         self.sleepers.fetch_add(1, Ordering::Relaxed);
@@ -187,7 +184,7 @@ impl WaitQueue {
     /// Sleeps until a notification newer than `round` or the deadline; true if timed out
     /// (under a model checker, at once: see [`wait_deadline`]).
     fn sleep(&self, round: u64, deadline: Option<Instant>) -> bool {
-        let mut rounds = self.lock_rounds();
+        let mut rounds = self.rounds.lock();
         while *rounds == round {
             let (guard, timed_out) = wait_deadline(&self.wakeup, rounds, deadline);
             if timed_out {
@@ -196,11 +193,6 @@ impl WaitQueue {
             rounds = guard;
         }
         false
-    }
-
-    fn lock_rounds(&self) -> MutexGuard<'_, u64> {
-        // No user code runs under this lock, so poisoning cannot leave the count inconsistent.
-        self.rounds.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The notifier's half of the store-load fence.

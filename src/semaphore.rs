@@ -67,9 +67,7 @@ use std::time::{Duration, Instant};
 
 use std::sync::Arc;
 
-use crate::sync::{
-    AtomicUsize, Condvar, MODEL_CHECKED, Mutex, MutexGuard, Ordering, wait_deadline,
-};
+use crate::sync::{AtomicUsize, Backoff, Condvar, Mutex, Ordering, wait_deadline};
 
 /// The state bit that says the semaphore is closed.
 const CLOSED: usize = 1;
@@ -389,7 +387,7 @@ impl Semaphore {
         // queued, or queueing after this, is failed under the queue lock taken below, which
         // orders the rest.
         self.state.fetch_or(CLOSED, Ordering::Relaxed);
-        let mut queue = self.lock_queue();
+        let mut queue = self.queue.lock();
         let mut woken = Woken::new();
         while let Some(waiter) = queue.pop_front() {
             waiter.finish(Outcome::Closed);
@@ -477,12 +475,12 @@ impl Semaphore {
     /// Retries `try_take` for a short while before queueing (not under a model checker, where
     /// a spin is only wasted steps). True if it got the permits.
     fn spin_for(&self, n: usize) -> Result<bool, AcquireTimeoutError> {
-        let backoff = crossbeam_utils::Backoff::new();
+        let backoff = Backoff::new();
         loop {
             match self.try_take(n) {
                 Ok(()) => return Ok(true),
                 Err(TryAcquireError::Closed) => return Err(AcquireTimeoutError::Closed),
-                Err(_) if MODEL_CHECKED || backoff.is_completed() => return Ok(false),
+                Err(_) if backoff.is_completed() => return Ok(false),
                 // While others wait in the queue, spinning cannot succeed: queue behind them.
                 // Relaxed: a hint only; `enqueue` re-checks under the lock.
                 Err(_) if self.state.load(Ordering::Relaxed) & QUEUED != 0 => return Ok(false),
@@ -500,7 +498,7 @@ impl Semaphore {
             outcome: Mutex::new(Outcome::Waiting),
             wakeup: Condvar::new(),
         });
-        let mut queue = self.lock_queue();
+        let mut queue = self.queue.lock();
         // Relaxed: `close` sets the flag before it takes this lock, so either we hold the lock
         // first and `close` drains us later, or its unlock ordered the flag before this load.
         if self.state.load(Ordering::Relaxed) & CLOSED != 0
@@ -527,7 +525,7 @@ impl Semaphore {
     /// (Under a model checker a wait with a deadline times out at once, so the race between
     /// the timeout and a hand-off below is explored: see `sync::wait_deadline`.)
     fn wait(&self, waiter: &Waiter, deadline: Option<Instant>) -> Outcome {
-        let mut outcome = waiter.lock_outcome();
+        let mut outcome = waiter.outcome.lock();
         while *outcome == Outcome::Waiting {
             let (guard, timed_out) = wait_deadline(&waiter.wakeup, outcome, deadline);
             outcome = guard;
@@ -540,8 +538,8 @@ impl Semaphore {
         }
         drop(outcome);
         // Timed out. Lock order: queue, then waiter.
-        let mut queue = self.lock_queue();
-        let outcome = *waiter.lock_outcome();
+        let mut queue = self.queue.lock();
+        let outcome = *waiter.outcome.lock();
         if outcome != Outcome::Waiting && !cfg!(verisync_mutant = "semaphore_timeout_drops_grant") {
             // Handed permits (or closed) after the deadline but before we got the lock.
             return outcome;
@@ -575,7 +573,7 @@ impl Semaphore {
                 Err(actual) => state = actual,
             }
         }
-        let mut queue = self.lock_queue();
+        let mut queue = self.queue.lock();
         let order = if cfg!(verisync_mutant = "semaphore_relaxed_locked_release") {
             Ordering::Relaxed
         } else {
@@ -650,11 +648,6 @@ impl Semaphore {
         // Relaxed: see `add_permits`.
         self.total.fetch_sub(n, Ordering::Relaxed);
     }
-
-    fn lock_queue(&self) -> MutexGuard<'_, VecDeque<Arc<Waiter>>> {
-        // No user code runs under this lock, so poisoning cannot leave the queue inconsistent.
-        self.queue.lock().unwrap_or_else(|e| e.into_inner())
-    }
 }
 
 impl fmt::Debug for Semaphore {
@@ -668,14 +661,9 @@ impl fmt::Debug for Semaphore {
 }
 
 impl Waiter {
-    fn lock_outcome(&self) -> MutexGuard<'_, Outcome> {
-        // The guarded value is a plain enum written in one step: never inconsistent.
-        self.outcome.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     /// Ends the wait (caller holds the queue lock); [`wake`] wakes the thread later.
     fn finish(&self, outcome: Outcome) {
-        *self.lock_outcome() = outcome;
+        *self.outcome.lock() = outcome;
     }
 }
 

@@ -10,8 +10,8 @@
 //! `shuttle::rand`, which the scheduler seeds and replays with the schedule, so a failure
 //! reproduces from its printed schedule.
 //!
-//! Run: `cargo test --release --features shuttle --test shuttle_bounded_log`.
-#![cfg(feature = "shuttle")]
+//! Run: `RUSTFLAGS="--cfg verisync_shuttle" cargo test --release --target-dir target/shuttle --test shuttle_bounded_log`.
+#![cfg(verisync_shuttle)]
 
 #[path = "support/log_window.rs"]
 mod log_window;

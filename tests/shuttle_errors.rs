@@ -5,8 +5,8 @@
 //! and dropped exactly once; the reader must only ever see finished errors in per-thread
 //! order. shuttle is sequentially consistent; the weak-memory side is `tests/loom_errors.rs`.
 //!
-//! Run: `cargo test --release --features shuttle --test shuttle_errors`.
-#![cfg(feature = "shuttle")]
+//! Run: `RUSTFLAGS="--cfg verisync_shuttle" cargo test --release --target-dir target/shuttle --test shuttle_errors`.
+#![cfg(verisync_shuttle)]
 
 #[path = "support/shuttle.rs"]
 mod support;

@@ -11,8 +11,8 @@
 //! error, never the "cancelled" one its other tasks return after seeing the cancellation.
 //! Which tasks fail comes from `shuttle::rand`, so a failure replays from its schedule.
 //!
-//! Run: `cargo test --release --features shuttle --test shuttle_fanout`.
-#![cfg(feature = "shuttle")]
+//! Run: `RUSTFLAGS="--cfg verisync_shuttle" cargo test --release --target-dir target/shuttle --test shuttle_fanout`.
+#![cfg(verisync_shuttle)]
 
 #[path = "support/shuttle.rs"]
 mod support;

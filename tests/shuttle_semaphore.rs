@@ -8,8 +8,8 @@
 //! consistent; weak-memory bugs are loom's job (`tests/loom_semaphore.rs`). Request sizes and
 //! the closing point come from `shuttle::rand`, so a failure replays from its schedule.
 //!
-//! Run: `cargo test --release --features shuttle --test shuttle_semaphore`.
-#![cfg(feature = "shuttle")]
+//! Run: `RUSTFLAGS="--cfg verisync_shuttle" cargo test --release --target-dir target/shuttle --test shuttle_semaphore`.
+#![cfg(verisync_shuttle)]
 
 #[path = "support/shuttle.rs"]
 mod support;

@@ -8,8 +8,8 @@
 //! The capacity and the drop points come from `shuttle::rand`, which the scheduler seeds and
 //! replays with the schedule, so a failure reproduces from its printed schedule.
 //!
-//! Run: `cargo test --release --features shuttle --test shuttle_spsc`.
-#![cfg(feature = "shuttle")]
+//! Run: `RUSTFLAGS="--cfg verisync_shuttle" cargo test --release --target-dir target/shuttle --test shuttle_spsc`.
+#![cfg(verisync_shuttle)]
 
 #[path = "support/shuttle.rs"]
 mod support;

@@ -359,7 +359,7 @@ fn copy_while_held<T: Pod>(slots: &[AtomicU128], from: u64, dest: &mut [MaybeUni
         target_arch = "x86_64",
         not(miri),
         not(verisync_loom),
-        not(feature = "shuttle")
+        not(verisync_shuttle)
     ))]
     if vector_loads::are_atomic() {
         // SAFETY: checked just above.
@@ -418,7 +418,7 @@ fn copy_while_held_by<T: Pod>(
     target_arch = "x86_64",
     not(miri),
     not(verisync_loom),
-    not(feature = "shuttle")
+    not(verisync_shuttle)
 ))]
 mod vector_loads {
     use std::arch::asm;

@@ -267,7 +267,7 @@ impl<E> Outcome<E> {
             }
             Err(payload) => {
                 if !cfg!(verisync_mutant = "fanout_panic_not_resumed") {
-                    let mut first = self.panic.lock().unwrap_or_else(|e| e.into_inner());
+                    let mut first = self.panic.lock();
                     if cfg!(verisync_mutant = "fanout_last_panic_wins") {
                         *first = Some(payload);
                     } else {
@@ -281,7 +281,7 @@ impl<E> Outcome<E> {
 
     /// The errors and the first panic, once no task can record any more.
     pub(super) fn into_parts(self) -> (ErrorCollector<E>, Option<Payload>) {
-        let panic = self.panic.into_inner().unwrap_or_else(|e| e.into_inner());
+        let panic = self.panic.into_inner();
         (self.errors.0, panic)
     }
 }

@@ -171,7 +171,7 @@ pub(super) fn claim_batch<I: Iterator, E: Send>(
     group: &Group<'_, '_, E>,
     limit: usize,
 ) -> Option<(usize, Vec<I::Item>)> {
-    let mut input = input.lock().unwrap_or_else(|e| e.into_inner());
+    let mut input = input.lock();
     if input.exhausted || group.is_cancelled() {
         return None;
     }
@@ -187,13 +187,13 @@ pub(super) fn claim_batch<I: Iterator, E: Send>(
 /// started on first use. Under Miri, loom and shuttle, whose runs must end with every thread
 /// they started, a pool of at most two threads for this call only.
 fn on_default_pool<R>(limit: usize, f: impl FnOnce(&Pool) -> R) -> R {
-    #[cfg(any(miri, verisync_loom, feature = "shuttle"))]
+    #[cfg(any(miri, verisync_loom, verisync_shuttle))]
     {
         let pool = Pool::try_new(limit.clamp(1, 2), 4)
             .unwrap_or_else(|err| panic!("verisync::fanout: no pool for the group: {err}"));
         f(&pool)
     }
-    #[cfg(not(any(miri, verisync_loom, feature = "shuttle")))]
+    #[cfg(not(any(miri, verisync_loom, verisync_shuttle)))]
     {
         let _ = limit;
         static DEFAULT: std::sync::OnceLock<Pool> = std::sync::OnceLock::new();

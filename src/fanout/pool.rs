@@ -151,11 +151,7 @@ struct Panics {
 
 impl Panics {
     fn record(&self, payload: Payload) {
-        self.lock().push(payload);
-    }
-
-    fn lock(&self) -> crate::sync::MutexGuard<'_, Vec<Payload>> {
-        self.payloads.lock().unwrap_or_else(|e| e.into_inner())
+        self.payloads.lock().push(payload);
     }
 }
 
@@ -479,7 +475,7 @@ impl Pool {
     /// assert_eq!(pool.panicked(), 0);
     /// ```
     pub fn panicked(&self) -> usize {
-        self.panics.lock().len()
+        self.panics.payloads.lock().len()
     }
 
     /// Posts a helper for the group of `core`, unless the queue is full (the group's owner
@@ -505,7 +501,7 @@ impl Pool {
             // A worker's jobs cannot panic out of `work`.
             let _ = worker.join();
         }
-        std::mem::take(&mut *self.panics.lock())
+        std::mem::take(&mut *self.panics.payloads.lock())
     }
 }
 
