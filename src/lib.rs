@@ -17,15 +17,20 @@
 //! `std::sync::mpsc::sync_channel` switches with no renames.
 //!
 //! # Model-checking your own code
-//! Built with `RUSTFLAGS="--cfg loom"` (loom's convention, set for the whole build),
-//! verisync's atomics, locks, threads and `Arc` are loom's, so a loom test of your code
-//! explores verisync's internals too: run it with `LOOM_MAX_PREEMPTIONS=2` first (the cost
-//! grows steeply with the bound). Time is not modelled, but timeouts are: under loom a wait
-//! with a deadline gives up as soon as it would sleep, so a model explores both the timeout
-//! and the success. The `membarrier` half of the blocking layer's fence is a `SeqCst` fence
-//! under loom. Without the cfg, a blocking operation inside `loom::model` hangs silently. The
-//! README's "Model-check your own code" has the recipe; `examples/model-check/` in the
-//! repository is a downstream crate that follows it.
+//! One cfg, set for the whole build, switches verisync's atomics, locks, threads and cells to
+//! a model checker's: `RUSTFLAGS="--cfg loom"` to loom's, `RUSTFLAGS="--cfg shuttle"` to
+//! shuttle's (a cfg, not a Cargo feature, so it never reaches your plain tests). A test of
+//! your code then explores verisync's internals too. [`model`] hands the same switch to your
+//! code ([`model::sync`], [`model::thread`], [`model::cell`]) and runs one test under
+//! whichever checker the build selects ([`model::check`]: loom at `LOOM_MAX_PREEMPTIONS=2`
+//! unless set, the cost grows steeply with the bound; shuttle's random and PCT schedulers; or
+//! once, plainly). Time is not modelled, but timeouts are: under a checker a wait with a
+//! deadline gives up as soon as it would sleep, so a model explores both the timeout and the
+//! success. The `membarrier` half of the blocking layer's fence is a `SeqCst` fence under the
+//! checkers. Without the cfg, a blocking operation inside a direct `loom::model` call hangs
+//! silently (`model::check` cannot be misconfigured that way). The README's "Model-check your
+//! own code" has the recipe and the costs; `examples/model-check/` in the repository is a
+//! downstream crate that follows it.
 //!
 //! # Examples
 //! ```

@@ -108,9 +108,7 @@ where
     #[cfg(verisync_loom)]
     {
         let mut builder = loom::model::Builder::new();
-        builder.preemption_bound = builder
-            .preemption_bound
-            .or(Some(LOOM_DEFAULT_PREEMPTIONS));
+        builder.preemption_bound = builder.preemption_bound.or(Some(LOOM_DEFAULT_PREEMPTIONS));
         builder.check(test);
     }
     #[cfg(verisync_shuttle)]

@@ -1,46 +1,15 @@
 //! User code over verisync, as a downstream crate writes it, with a bug planted in each piece
 //! of logic, so that its model-checking tests can show the bug is found and the fix passes.
 //!
-//! The crate picks loom's types or std's with `cfg(loom)`, the way loom's documentation asks
-//! every crate under test to; verisync does the same for its own under the same cfg, so loom
-//! sees every atomic operation of the program, the user's and verisync's.
+//! The code takes its atomics, threads and cells from `verisync::model`, which are loom's
+//! under `--cfg loom`, shuttle's under `--cfg shuttle` and std's otherwise; verisync follows
+//! the same cfg for its own, so the checker sees every step of the program, the user's and
+//! verisync's, and the crate needs no cfg of its own.
 
-#[cfg(loom)]
-use loom::{
-    sync::Arc,
-    sync::atomic::{AtomicUsize, Ordering},
-    thread,
-};
-#[cfg(not(loom))]
-use std::{
-    sync::Arc,
-    sync::atomic::{AtomicUsize, Ordering},
-    thread,
-};
-
-// A cell whose accesses loom tracks under `cfg(loom)`: loom's, or std's behind the same API.
-#[cfg(loom)]
-use loom::cell::UnsafeCell;
-
-/// A cell whose accesses loom tracks under `cfg(loom)`: loom's, or std's behind the same API.
-#[cfg(not(loom))]
-#[derive(Debug)]
-struct UnsafeCell<T>(std::cell::UnsafeCell<T>);
-
-#[cfg(not(loom))]
-impl<T> UnsafeCell<T> {
-    fn new(value: T) -> Self {
-        Self(std::cell::UnsafeCell::new(value))
-    }
-
-    fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
-        f(self.0.get())
-    }
-
-    fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
-        f(self.0.get())
-    }
-}
+use verisync::model::cell::UnsafeCell;
+use verisync::model::sync::Arc;
+use verisync::model::sync::atomic::{AtomicUsize, Ordering};
+use verisync::model::thread;
 
 /// Which version of a piece of logic to run: the correct one, or the one with the bug planted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -161,4 +130,58 @@ pub fn request_with_timeout(logic: Logic) -> usize {
     }
     drop(requests);
     server.join().expect("server panicked")
+}
+
+/// Two threads take turns at a resource that only one may use at a time, each holding the
+/// only permit of a `verisync::semaphore::Semaphore` while it does; returns the most threads
+/// that were ever using it at once.
+///
+/// The planted bug: a thread gives the permit back before it marks itself done, so the other
+/// thread can start while the first still counts as using the resource.
+pub fn one_at_a_time(logic: Logic) -> usize {
+    let turns = Arc::new(verisync::semaphore::Semaphore::new(1));
+    let using = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    let take_turn = {
+        let (turns, using, most) = (turns.clone(), using.clone(), most.clone());
+        move || {
+            let permit = turns.acquire().expect("semaphore closed");
+            let now = using.fetch_add(1, Ordering::SeqCst) + 1;
+            most.fetch_max(now, Ordering::SeqCst);
+            if logic == Logic::Planted {
+                drop(permit);
+                using.fetch_sub(1, Ordering::SeqCst);
+            } else {
+                using.fetch_sub(1, Ordering::SeqCst);
+                drop(permit);
+            }
+        }
+    };
+    let other = thread::spawn(take_turn.clone());
+    take_turn();
+    other.join().expect("thread panicked");
+    most.load(Ordering::SeqCst)
+}
+
+/// Computes a value in a `verisync::fanout` task and returns what the caller read of it.
+///
+/// The planted bug: the caller reads the value inside the scope, right after spawning the
+/// task, as if the task had already run; the fixed caller reads it once the scope has
+/// returned, which `fanout::scope` guarantees is after every task of the group ended.
+pub fn prefetch(logic: Logic) -> Option<u64> {
+    let value = verisync::model::sync::Mutex::new(None);
+    let read_inside = verisync::fanout::scope(1, |group| {
+        group.spawn(|| {
+            *value.lock().expect("task panicked") = Some(42);
+            Ok::<(), ()>(())
+        });
+        *value.lock().expect("task panicked")
+    })
+    .expect("the task cannot fail");
+    let read_after = *value.lock().expect("task panicked");
+    if logic == Logic::Planted {
+        read_inside
+    } else {
+        read_after
+    }
 }
