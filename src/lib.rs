@@ -44,6 +44,7 @@
 //! ```
 
 pub mod bounded_log;
+mod channel;
 pub mod error;
 pub mod errors;
 pub mod fanout;
@@ -51,7 +52,6 @@ mod fence;
 pub mod model;
 pub mod mpmc;
 mod park;
-mod receiver_iter;
 pub mod semaphore;
 pub mod spsc;
 mod sync;

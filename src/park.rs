@@ -2,8 +2,8 @@
 //! threads sleep in and that the side making progress wakes.
 //!
 //! # Protocol
-//! A waiter spins briefly (the facade's `Backoff`; not under a model checker) retrying its operation, then *registers*
-//! (counts itself in `sleepers`), issues the heavy half of a store-load fence, and *re-checks*
+//! A waiter spins briefly (the facade's `Backoff`, not under a model checker) retrying its
+//! operation, then *registers* (counts itself in `sleepers`), issues the heavy half of a store-load fence, and *re-checks*
 //! by retrying the operation once more before it sleeps. A notifier publishes its progress
 //! (a release store the retried operation will observe), issues the light half of the fence and
 //! reads `sleepers`: only when it is non-zero does it take the lock and wake anyone, so the
@@ -21,7 +21,6 @@
 
 use std::time::Instant;
 
-use crate::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use crate::fence::StoreLoadFence;
 use crate::sync::{AtomicUsize, Backoff, Condvar, Mutex, Ordering, wait_deadline};
 
@@ -114,57 +113,6 @@ impl WaitQueue {
                 return None;
             }
         }
-    }
-
-    /// A channel's blocking send: retries `try_send` with `value`, sleeping here while it
-    /// reports `Full`, until it succeeds, reports `Disconnected`, or `deadline` passes.
-    pub(crate) fn send_until<T>(
-        &self,
-        value: T,
-        deadline: Option<Instant>,
-        mut try_send: impl FnMut(T) -> Result<(), TrySendError<T>>,
-    ) -> Result<(), SendTimeoutError<T>> {
-        let mut pending = match try_send(value) {
-            Ok(()) => return Ok(()),
-            Err(TrySendError::Disconnected(value)) => {
-                return Err(SendTimeoutError::Disconnected(value));
-            }
-            Err(TrySendError::Full(value)) => Some(value),
-        };
-        let sent = self.wait_until(deadline, || match try_send(pending.take()?) {
-            Ok(()) => Some(Ok(())),
-            Err(TrySendError::Full(value)) => {
-                pending = Some(value);
-                None
-            }
-            Err(TrySendError::Disconnected(value)) => {
-                Some(Err(SendTimeoutError::Disconnected(value)))
-            }
-        });
-        match (sent, pending) {
-            (Some(outcome), _) => outcome,
-            (None, Some(value)) => Err(SendTimeoutError::Timeout(value)),
-            (None, None) => unreachable!("a failed attempt always keeps the value"),
-        }
-    }
-
-    /// A channel's blocking receive: retries `try_recv`, sleeping here while it reports
-    /// `Empty`, until it succeeds, reports `Disconnected`, or `deadline` passes.
-    pub(crate) fn recv_until<R>(
-        &self,
-        deadline: Option<Instant>,
-        mut try_recv: impl FnMut() -> Result<R, TryRecvError>,
-    ) -> Result<R, RecvTimeoutError> {
-        let mut attempt = || match try_recv() {
-            Ok(received) => Some(Ok(received)),
-            Err(TryRecvError::Empty) => None,
-            Err(TryRecvError::Disconnected) => Some(Err(RecvTimeoutError::Disconnected)),
-        };
-        if let Some(outcome) = attempt() {
-            return outcome;
-        }
-        let received = self.wait_until(deadline, attempt);
-        received.unwrap_or(Err(RecvTimeoutError::Timeout))
     }
 
     /// Counts the caller as a sleeper and returns the notification round it must wait out.

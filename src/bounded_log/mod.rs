@@ -66,6 +66,7 @@
 
 mod inline;
 mod nodes;
+mod reclaim;
 
 use std::fmt;
 

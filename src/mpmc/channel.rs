@@ -1,0 +1,630 @@
+//! The channel API over [`Queue`]: cloneable endpoints, blocking, timeouts, batches and
+//! disconnection.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::panic::{RefUnwindSafe, UnwindSafe};
+use std::time::{Duration, Instant};
+
+use crossbeam_utils::CachePadded;
+
+use super::queue::{OnBusy, Queue};
+use crate::error::{
+    CapacityError, RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError,
+    TrySendError,
+};
+use crate::park::WaitQueue;
+use crate::sync::{Arc, AtomicUsize, Ordering};
+
+// The endpoints add counts and wait queues, whose locks guard no user code: written out, so
+// that the bounds hold whichever backend's locks the facade provides.
+impl<T> UnwindSafe for Sender<T> {}
+impl<T> RefUnwindSafe for Sender<T> {}
+impl<T> UnwindSafe for Receiver<T> {}
+impl<T> RefUnwindSafe for Receiver<T> {}
+
+/// How many values [`Sender::send_many`] takes from its iterator for one claim.
+const SEND_BATCH: usize = 64;
+
+/// Creates a channel that holds up to `capacity` values, with one sender and one receiver to
+/// clone as needed.
+///
+/// # Panics
+/// If `capacity` is 0 or the buffer would exceed `isize::MAX` bytes; [`try_channel`] returns
+/// these as errors instead.
+///
+/// # Examples
+/// ```
+/// let (tx, rx) = verisync::mpmc::channel(16);
+/// let workers: Vec<_> = (0..2)
+///     .map(|_| {
+///         let rx = rx.clone();
+///         std::thread::spawn(move || rx.iter().map(|x: u64| x * x).sum::<u64>())
+///     })
+///     .collect();
+/// drop(rx);
+/// for i in 1..=10 {
+///     tx.send(i).unwrap();
+/// }
+/// drop(tx);
+/// let total: u64 = workers.into_iter().map(|w| w.join().unwrap()).sum();
+/// assert_eq!(total, 385);
+/// ```
+pub fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
+    match try_channel(capacity) {
+        Ok(endpoints) => endpoints,
+        Err(err) => panic!("verisync::mpmc::channel: {err}"),
+    }
+}
+
+/// Creates a channel that holds up to `capacity` values, or says why it cannot.
+///
+/// # Examples
+/// ```
+/// use verisync::mpmc::{try_channel, CapacityError};
+///
+/// assert!(try_channel::<u8>(5).is_ok());
+/// assert_eq!(try_channel::<u8>(0).unwrap_err(), CapacityError::Zero);
+/// ```
+pub fn try_channel<T>(capacity: usize) -> Result<(Sender<T>, Receiver<T>), CapacityError> {
+    let shared = Arc::new(Shared {
+        queue: Queue::try_new(capacity)?,
+        senders: AtomicUsize::new(1),
+        receivers: AtomicUsize::new(1),
+        receiver_waits: CachePadded::new(WaitQueue::new()),
+        sender_waits: CachePadded::new(WaitQueue::new()),
+    });
+    let sender = Sender {
+        shared: shared.clone(),
+    };
+    Ok((sender, Receiver { shared }))
+}
+
+/// What the endpoints of a channel share; the buffered values go with it.
+struct Shared<T> {
+    queue: Queue<T>,
+    /// Live senders; 0 means the receivers see `Disconnected` once the queue is drained.
+    senders: AtomicUsize,
+    /// Live receivers; 0 means sends fail.
+    receivers: AtomicUsize,
+    /// Where receivers blocked on an empty queue sleep; senders notify them.
+    receiver_waits: CachePadded<WaitQueue>,
+    /// Where senders blocked on a full queue sleep; receivers notify them.
+    sender_waits: CachePadded<WaitQueue>,
+}
+
+impl<T> Shared<T> {
+    fn receivers_gone(&self) -> bool {
+        // Relaxed: the count publishes nothing. A sender that sees it at zero only hands its
+        // value back, or pops what is left, and every pop reads the values through the slots'
+        // own stamps (Acquire), whoever pushed them; nothing the receivers wrote is read.
+        self.receivers.load(Ordering::Relaxed) == 0
+    }
+
+    /// Called after every push: the light half of the fence that the last `Receiver::drop`
+    /// pairs with, then the wake-up of sleeping receivers. Either that drop sees what we pushed
+    /// and drops it, or we see the receivers gone and drop it (with anything else left)
+    /// ourselves, so no value outlives the last receiver.
+    fn pushed(&self) {
+        self.receiver_waits.notify_all();
+        if !cfg!(verisync_mutant = "mpmc_keeps_abandoned") && self.receivers_gone() {
+            self.queue.drop_all();
+        }
+    }
+
+    fn senders_gone(&self) -> bool {
+        // Acquire: pairs with the Release decrements in `Sender::drop` (a release sequence), so
+        // every value any sender pushed before dropping is visible to the next pop.
+        self.senders.load(Ordering::Acquire) == 0
+    }
+}
+
+/// The buffer's status methods that [`Sender`] and [`Receiver`] share, both reading the one
+/// queue; `$endpoint` (`"tx"` or `"rx"`) names the endpoint the doc examples call them on.
+macro_rules! buffer_status_methods {
+    ($endpoint:literal) => {
+        /// The number of values buffered right now (other threads may change it at any moment).
+        ///
+        /// # Examples
+        /// ```
+        /// let (tx, rx) = verisync::mpmc::channel(4);
+        /// tx.send(1).unwrap();
+        #[doc = concat!("assert_eq!(", $endpoint, ".len(), 1);")]
+        /// ```
+        pub fn len(&self) -> usize {
+            self.shared.queue.len()
+        }
+
+        /// Whether nothing is buffered right now.
+        ///
+        /// # Examples
+        /// ```
+        /// let (tx, rx) = verisync::mpmc::channel::<u8>(4);
+        #[doc = concat!("assert!(", $endpoint, ".is_empty());")]
+        /// ```
+        pub fn is_empty(&self) -> bool {
+            self.shared.queue.is_empty()
+        }
+
+        /// Whether the buffer is full right now.
+        ///
+        /// # Examples
+        /// ```
+        /// let (tx, rx) = verisync::mpmc::channel(1);
+        /// tx.send(()).unwrap();
+        #[doc = concat!("assert!(", $endpoint, ".is_full());")]
+        /// ```
+        pub fn is_full(&self) -> bool {
+            self.shared.queue.is_full()
+        }
+
+        /// The number of values the buffer can hold.
+        ///
+        /// # Examples
+        /// ```
+        /// let (tx, rx) = verisync::mpmc::channel::<u8>(10);
+        #[doc = concat!("assert_eq!(", $endpoint, ".capacity(), 10);")]
+        /// ```
+        pub fn capacity(&self) -> usize {
+            self.shared.queue.capacity()
+        }
+    };
+}
+
+/// The sending side of a [`channel`]; clone it for more producers.
+///
+/// # Examples
+/// ```
+/// let (tx, rx) = verisync::mpmc::channel(4);
+/// let tx2 = tx.clone();
+/// tx.send(1).unwrap();
+/// tx2.send(2).unwrap();
+/// assert_eq!(rx.try_iter().collect::<Vec<_>>(), [1, 2]);
+/// ```
+pub struct Sender<T> {
+    shared: Arc<Shared<T>>,
+}
+
+impl<T> Sender<T> {
+    /// Sends `value` if there is room, without waiting.
+    ///
+    /// # Errors
+    /// [`TrySendError::Full`] when the buffer is full, [`TrySendError::Disconnected`] when every
+    /// receiver is gone; either way the value comes back.
+    ///
+    /// # Examples
+    /// ```
+    /// use verisync::mpmc::TrySendError;
+    ///
+    /// let (tx, rx) = verisync::mpmc::channel(1);
+    /// assert_eq!(tx.try_send(1), Ok(()));
+    /// assert_eq!(tx.try_send(2), Err(TrySendError::Full(2)));
+    /// drop(rx);
+    /// assert_eq!(tx.try_send(3), Err(TrySendError::Disconnected(3)));
+    /// ```
+    pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
+        self.send_now(value, OnBusy::Wait)
+    }
+
+    fn send_now(&self, value: T, on_busy: OnBusy) -> Result<(), TrySendError<T>> {
+        if self.shared.receivers_gone() {
+            return Err(TrySendError::Disconnected(value));
+        }
+        let queue = &self.shared.queue;
+        queue
+            .push_with(value, on_busy)
+            .map_err(TrySendError::Full)?;
+        self.shared.pushed();
+        Ok(())
+    }
+
+    /// Sends `value`, waiting for room if the buffer is full (spins briefly, then parks).
+    ///
+    /// # Errors
+    /// [`SendError`] with the value if every receiver is gone.
+    ///
+    /// # Examples
+    /// ```
+    /// let (tx, rx) = verisync::mpmc::channel(1);
+    /// let consumer = std::thread::spawn(move || rx.iter().sum::<u32>());
+    /// for i in 1..=10 {
+    ///     tx.send(i).unwrap();
+    /// }
+    /// drop(tx);
+    /// assert_eq!(consumer.join().unwrap(), 55);
+    /// ```
+    pub fn send(&self, value: T) -> Result<(), SendError<T>> {
+        self.send_until(value, None)
+            .map_err(|err| SendError(err.into_inner()))
+    }
+
+    /// Sends `value`, waiting at most `timeout` for room.
+    ///
+    /// # Errors
+    /// [`SendTimeoutError::Timeout`] if the buffer stayed full, [`SendTimeoutError::Disconnected`]
+    /// if every receiver is gone; either way the value comes back.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use verisync::mpmc::SendTimeoutError;
+    ///
+    /// let (tx, _rx) = verisync::mpmc::channel(1);
+    /// assert_eq!(tx.send_timeout(1, Duration::from_millis(10)), Ok(()));
+    /// let err = tx.send_timeout(2, Duration::from_millis(10));
+    /// assert_eq!(err, Err(SendTimeoutError::Timeout(2)));
+    /// ```
+    pub fn send_timeout(&self, value: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
+        self.send_until(value, Instant::now().checked_add(timeout))
+    }
+
+    fn send_until(&self, value: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
+        let waits = &self.shared.sender_waits;
+        crate::channel::send_until(waits, value, deadline, |value| {
+            self.send_now(value, OnBusy::GiveUp)
+        })
+    }
+
+    /// Sends every value of `values` in order, waiting for room as needed. Values are taken
+    /// from the iterator a batch at a time and each batch claims as many slots as are free in
+    /// one step, so a batch costs less per value than single sends. Other senders' values may
+    /// land between batches.
+    ///
+    /// # Errors
+    /// If every receiver is gone, the values not sent: the current batch, then the rest of the
+    /// iterator, collected.
+    ///
+    /// # Examples
+    /// ```
+    /// let (tx, rx) = verisync::mpmc::channel(8);
+    /// tx.send_many(0..5).unwrap();
+    /// assert_eq!(rx.try_iter().collect::<Vec<_>>(), [0, 1, 2, 3, 4]);
+    /// drop(rx);
+    /// let unsent = tx.send_many(vec![7, 8]).unwrap_err();
+    /// assert_eq!(unsent.0, [7, 8]);
+    /// ```
+    pub fn send_many<I: IntoIterator<Item = T>>(&self, values: I) -> Result<(), SendError<Vec<T>>> {
+        let mut values = values.into_iter();
+        let mut batch = VecDeque::new();
+        loop {
+            if batch.is_empty() {
+                batch.extend(values.by_ref().take(SEND_BATCH));
+                if batch.is_empty() {
+                    return Ok(());
+                }
+            }
+            let sent = match self.try_send_batch(&mut batch) {
+                Some(sent) => Some(sent),
+                None => {
+                    let waits = &self.shared.sender_waits;
+                    waits.wait_until(None, || self.try_send_batch(&mut batch))
+                }
+            };
+            if sent == Some(Err(())) {
+                batch.extend(values);
+                return Err(SendError(batch.into()));
+            }
+        }
+    }
+
+    /// Sends from the front of `batch`: `Some(Ok(()))` if something was sent, `Some(Err(()))`
+    /// if every receiver is gone, `None` if the buffer is full.
+    fn try_send_batch(&self, batch: &mut VecDeque<T>) -> Option<Result<(), ()>> {
+        if self.shared.receivers_gone() {
+            return Some(Err(()));
+        }
+        if self.shared.queue.push_many(batch, OnBusy::GiveUp) == 0 {
+            return None;
+        }
+        self.shared.pushed();
+        Some(Ok(()))
+    }
+
+    buffer_status_methods!("tx");
+
+    /// Whether every receiver has been dropped.
+    ///
+    /// # Examples
+    /// ```
+    /// let (tx, rx) = verisync::mpmc::channel::<u8>(1);
+    /// assert!(!tx.is_disconnected());
+    /// drop(rx);
+    /// assert!(tx.is_disconnected());
+    /// ```
+    pub fn is_disconnected(&self) -> bool {
+        self.shared.receivers_gone()
+    }
+}
+
+impl<T> Clone for Sender<T> {
+    fn clone(&self) -> Self {
+        // Relaxed: the clone is made from a live sender, so the count cannot be zero here and
+        // nothing is published by the increment (like `Arc::clone`).
+        self.shared.senders.fetch_add(1, Ordering::Relaxed);
+        Self {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        // Release: pairs with the Acquire load in `senders_gone`, so our pushes are visible to a
+        // receiver that sees the count at zero.
+        if self.shared.senders.fetch_sub(1, Ordering::Release) == 1
+            && !cfg!(verisync_mutant = "mpmc_disconnect_no_wake")
+        {
+            self.shared.receiver_waits.notify_all();
+        }
+    }
+}
+
+impl<T> fmt::Debug for Sender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sender")
+            .field("capacity", &self.capacity())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The receiving side of a [`channel`]; clone it for more consumers.
+///
+/// # Examples
+/// ```
+/// let (tx, rx) = verisync::mpmc::channel(4);
+/// let rx2 = rx.clone();
+/// tx.send(1).unwrap();
+/// tx.send(2).unwrap();
+/// assert_eq!(rx.recv(), Ok(1));
+/// assert_eq!(rx2.recv(), Ok(2));
+/// ```
+pub struct Receiver<T> {
+    shared: Arc<Shared<T>>,
+}
+
+impl<T> Receiver<T> {
+    /// Takes the oldest value if there is one, without waiting.
+    ///
+    /// # Errors
+    /// [`TryRecvError::Empty`] when nothing is buffered, [`TryRecvError::Disconnected`] when
+    /// nothing is buffered and every sender is gone.
+    ///
+    /// # Examples
+    /// ```
+    /// use verisync::mpmc::TryRecvError;
+    ///
+    /// let (tx, rx) = verisync::mpmc::channel(1);
+    /// assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    /// tx.send(5).unwrap();
+    /// drop(tx);
+    /// assert_eq!(rx.try_recv(), Ok(5));
+    /// assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+    /// ```
+    pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        self.recv_now(OnBusy::Wait)
+    }
+
+    fn recv_now(&self, on_busy: OnBusy) -> Result<T, TryRecvError> {
+        let mut value = None;
+        self.try_recv_with(|queue| {
+            value = queue.pop_with(on_busy);
+            value.is_some()
+        })?;
+        Ok(value.expect("try_recv_with succeeds only after a pop returned a value"))
+    }
+
+    /// Takes the oldest value, waiting for one if the buffer is empty (spins briefly, then
+    /// parks).
+    ///
+    /// # Errors
+    /// [`RecvError`] once the buffer is empty and every sender is gone.
+    ///
+    /// # Examples
+    /// ```
+    /// let (tx, rx) = verisync::mpmc::channel(1);
+    /// std::thread::spawn(move || tx.send(9).unwrap());
+    /// assert_eq!(rx.recv(), Ok(9));
+    /// assert!(rx.recv().is_err());
+    /// ```
+    pub fn recv(&self) -> Result<T, RecvError> {
+        self.recv_until(None).map_err(|_| RecvError)
+    }
+
+    /// Takes the oldest value, waiting at most `timeout` for one.
+    ///
+    /// # Errors
+    /// [`RecvTimeoutError::Timeout`] if nothing arrived in time,
+    /// [`RecvTimeoutError::Disconnected`] once the buffer is empty and every sender is gone.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use verisync::mpmc::RecvTimeoutError;
+    ///
+    /// let (tx, rx) = verisync::mpmc::channel::<u8>(1);
+    /// assert_eq!(rx.recv_timeout(Duration::from_millis(5)), Err(RecvTimeoutError::Timeout));
+    /// drop(tx);
+    /// assert_eq!(rx.recv_timeout(Duration::from_millis(5)), Err(RecvTimeoutError::Disconnected));
+    /// ```
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
+        self.recv_until(Instant::now().checked_add(timeout))
+    }
+
+    fn recv_until(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+        let waits = &self.shared.receiver_waits;
+        crate::channel::recv_until(waits, deadline, || self.recv_now(OnBusy::GiveUp))
+    }
+
+    /// Appends up to `max` buffered values to `out`, oldest first, claiming them in one step;
+    /// returns how many. Waits (spins briefly, then parks) until at least one is buffered;
+    /// returns `Ok(0)` at once when `max` is 0. Other receivers may take values in between, so
+    /// the values are consecutive in the channel's order only within one call.
+    ///
+    /// # Errors
+    /// [`RecvError`] once the buffer is empty and every sender is gone.
+    ///
+    /// # Examples
+    /// ```
+    /// let (tx, rx) = verisync::mpmc::channel(8);
+    /// tx.send_many(1..=5).unwrap();
+    /// let mut out = Vec::new();
+    /// assert_eq!(rx.recv_many(&mut out, 3), Ok(3));
+    /// assert_eq!(rx.recv_many(&mut out, 10), Ok(2));
+    /// assert_eq!(out, [1, 2, 3, 4, 5]);
+    /// drop(tx);
+    /// assert!(rx.recv_many(&mut out, 10).is_err());
+    /// ```
+    pub fn recv_many(&self, out: &mut Vec<T>, max: usize) -> Result<usize, RecvError> {
+        let waits = &self.shared.receiver_waits;
+        crate::channel::recv_until(waits, None, || self.recv_many_now(out, max, OnBusy::GiveUp))
+            .map_err(|_| RecvError)
+    }
+
+    /// Appends up to `max` buffered values to `out`, oldest first, claiming them in one step,
+    /// without waiting; returns how many (at least 1 unless `max` is 0).
+    ///
+    /// # Errors
+    /// [`TryRecvError::Empty`] when nothing is buffered, [`TryRecvError::Disconnected`] when
+    /// nothing is buffered and every sender is gone.
+    ///
+    /// # Examples
+    /// ```
+    /// use verisync::mpmc::TryRecvError;
+    ///
+    /// let (tx, rx) = verisync::mpmc::channel(8);
+    /// let mut out = Vec::new();
+    /// assert_eq!(rx.try_recv_many(&mut out, 4), Err(TryRecvError::Empty));
+    /// tx.send(1).unwrap();
+    /// assert_eq!(rx.try_recv_many(&mut out, 4), Ok(1));
+    /// assert_eq!(out, [1]);
+    /// ```
+    pub fn try_recv_many(&self, out: &mut Vec<T>, max: usize) -> Result<usize, TryRecvError> {
+        self.recv_many_now(out, max, OnBusy::Wait)
+    }
+
+    fn recv_many_now(
+        &self,
+        out: &mut Vec<T>,
+        max: usize,
+        on_busy: OnBusy,
+    ) -> Result<usize, TryRecvError> {
+        if max == 0 {
+            return Ok(0);
+        }
+        let mut taken = 0;
+        self.try_recv_with(|queue| {
+            taken = queue.pop_many(out, max, on_busy);
+            taken > 0
+        })?;
+        Ok(taken)
+    }
+
+    /// Runs `take` (which reports whether it took anything), draining what senders pushed
+    /// before they all dropped, and wakes blocked senders after a take.
+    fn try_recv_with(&self, mut take: impl FnMut(&Queue<T>) -> bool) -> Result<(), TryRecvError> {
+        let shared = &*self.shared;
+        if !take(&shared.queue) {
+            if !shared.senders_gone() {
+                return Err(TryRecvError::Empty);
+            }
+            // The last senders may have pushed just before dropping: the Acquire in
+            // `senders_gone` makes those values visible to this second look.
+            if cfg!(verisync_mutant = "mpmc_disconnect_no_drain") || !take(&shared.queue) {
+                return Err(TryRecvError::Disconnected);
+            }
+        }
+        if !cfg!(verisync_mutant = "mpmc_recv_no_wake") {
+            shared.sender_waits.notify_all();
+        }
+        Ok(())
+    }
+
+    /// An iterator that blocks for each value and ends once every sender is gone and the
+    /// buffer is drained.
+    ///
+    /// # Examples
+    /// ```
+    /// let (tx, rx) = verisync::mpmc::channel(2);
+    /// std::thread::spawn(move || {
+    ///     tx.send(1).unwrap();
+    ///     tx.send(2).unwrap();
+    /// });
+    /// assert_eq!(rx.iter().collect::<Vec<_>>(), [1, 2]);
+    /// ```
+    pub fn iter(&self) -> Iter<'_, T> {
+        Iter { receiver: self }
+    }
+
+    /// An iterator over the values buffered right now; it never blocks.
+    ///
+    /// # Examples
+    /// ```
+    /// let (tx, rx) = verisync::mpmc::channel(4);
+    /// tx.send(1).unwrap();
+    /// tx.send(2).unwrap();
+    /// assert_eq!(rx.try_iter().collect::<Vec<_>>(), [1, 2]);
+    /// ```
+    pub fn try_iter(&self) -> TryIter<'_, T> {
+        TryIter { receiver: self }
+    }
+
+    buffer_status_methods!("rx");
+
+    /// Whether every sender has been dropped (values they sent may still be buffered).
+    ///
+    /// # Examples
+    /// ```
+    /// let (tx, rx) = verisync::mpmc::channel(1);
+    /// tx.send(1).unwrap();
+    /// drop(tx);
+    /// assert!(rx.is_disconnected());
+    /// assert_eq!(rx.recv(), Ok(1));
+    /// ```
+    pub fn is_disconnected(&self) -> bool {
+        self.shared.senders_gone()
+    }
+}
+
+impl<T> Clone for Receiver<T> {
+    fn clone(&self) -> Self {
+        // Relaxed: cloned from a live receiver, so the count cannot be zero here (like
+        // `Arc::clone`).
+        self.shared.receivers.fetch_add(1, Ordering::Relaxed);
+        Self {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl<T> Drop for Receiver<T> {
+    fn drop(&mut self) {
+        let shared = &*self.shared;
+        // Relaxed: `receivers_gone` reads nothing through the count (see there); the last
+        // drop's own pops below, and the senders' after they see zero, go through the slots.
+        if shared.receivers.fetch_sub(1, Ordering::Relaxed) != 1 {
+            return;
+        }
+        // The last receiver: what is buffered dies with it (std semantics). The heavy half of
+        // the fence in `Shared::pushed`: a value pushed after this is dropped by its sender,
+        // one pushed before is popped here. Not needed (and the common case, so `membarrier`
+        // is not paid for it) once every sender is gone: nothing can be pushed any more, and
+        // the Acquire in `senders_gone` makes every earlier push visible to the pops below.
+        if !shared.senders_gone() {
+            shared.receiver_waits.fence_before_recheck();
+        }
+        if !cfg!(verisync_mutant = "mpmc_disconnect_no_wake") {
+            shared.sender_waits.notify_all();
+        }
+        shared.queue.drop_all();
+    }
+}
+
+impl<T> fmt::Debug for Receiver<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Receiver")
+            .field("capacity", &self.capacity())
+            .finish_non_exhaustive()
+    }
+}
+
+crate::channel::receiver_iterators!(mpmc);
