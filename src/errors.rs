@@ -218,12 +218,12 @@ impl<E> ErrorCollector<E> {
     /// ```
     pub fn push(&self, error: E) {
         let index = self.claim_index();
-        let beyond_limit = if cfg!(verisync_mutant = "errors_limit_off_by_one") {
-            index > self.limit
-        } else {
-            index >= self.limit
-        };
-        if beyond_limit {
+        let limit = mutant!(
+            "errors_limit_off_by_one",
+            self.limit.saturating_add(1),
+            self.limit
+        );
+        if index >= limit {
             return;
         }
         let slot = self.claimed_slot(index);
@@ -473,11 +473,7 @@ impl<E> ErrorCollector<E> {
         // SAFETY: a published segment lives until the collector is dropped.
         let slot = unsafe { &*published }.slot(offset);
         // Acquire: pairs with the Release store in `push`, so the value is visible.
-        let ready = if cfg!(verisync_mutant = "errors_relaxed_ready") {
-            slot.ready.load(Ordering::Relaxed)
-        } else {
-            slot.ready.load(Ordering::Acquire)
-        };
+        let ready = slot.ready.load(ordering!("errors_relaxed_ready", Acquire));
         ready.then_some(slot)
     }
 }

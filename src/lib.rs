@@ -43,6 +43,32 @@
 //! assert_eq!(rx.iter().sum::<u64>(), 999 * 1000 / 2);
 //! ```
 
+/// A seeded bug's switch (see `.ci/mutants`): `mutant!("name", seeded, real)` is `seeded` in
+/// a build with `VERISYNC_MUTANT=name` (`cfg(verisync_mutant = "name")`, set by `build.rs`)
+/// and `real` in every other; both are type-checked in every build.
+macro_rules! mutant {
+    ($name:tt, $seeded:expr, $real:expr) => {
+        if cfg!(verisync_mutant = $name) {
+            $seeded
+        } else {
+            $real
+        }
+    };
+}
+
+/// A seeded ordering bug's switch: `ordering!("name", Release)` is `Ordering::Release`, and
+/// `Relaxed` in a build with `VERISYNC_MUTANT=name`. Written inside the atomic operation it
+/// orders, so the real ordering stays next to the access and its pairing comment.
+macro_rules! ordering {
+    ($name:tt, $real:ident) => {
+        mutant!(
+            $name,
+            $crate::sync::Ordering::Relaxed,
+            $crate::sync::Ordering::$real
+        )
+    };
+}
+
 pub mod bounded_log;
 mod channel;
 pub mod error;

@@ -428,15 +428,12 @@ impl Semaphore {
             // Acquire: pairs with the Release half of the read-modify-write in `release` (or
             // the hand-off in `grant_in_order`) that put these permits back, so the previous
             // holder's writes are visible to the new one.
-            let success = if cfg!(verisync_mutant = "semaphore_relaxed_acquire") {
-                Ordering::Relaxed
-            } else {
-                Ordering::Acquire
-            };
-            match self
-                .state
-                .compare_exchange_weak(state, taken, success, Ordering::Relaxed)
-            {
+            match self.state.compare_exchange_weak(
+                state,
+                taken,
+                ordering!("semaphore_relaxed_acquire", Acquire),
+                Ordering::Relaxed,
+            ) {
                 Ok(_) => return Ok(()),
                 Err(actual) => state = actual,
             }
@@ -510,11 +507,11 @@ impl Semaphore {
         // Relaxed: every change to the bit happens under this lock; releasers see it in the
         // read-modify-write order of the state word, which is all the re-check below needs.
         self.state.fetch_or(QUEUED, Ordering::Relaxed);
-        let woken = if cfg!(verisync_mutant = "semaphore_no_recheck") {
-            Woken::new()
-        } else {
+        let woken = mutant!(
+            "semaphore_no_recheck",
+            Woken::new(),
             self.grant_in_order(&mut queue)
-        };
+        );
         drop(queue);
         wake(woken);
         Ok(waiter)
@@ -574,15 +571,13 @@ impl Semaphore {
             }
         }
         let mut queue = self.queue.lock();
-        let order = if cfg!(verisync_mutant = "semaphore_relaxed_locked_release") {
-            Ordering::Relaxed
-        } else {
-            Ordering::Release
-        };
         // Release: pairs with the Acquire of the `try_take` that takes these permits once the
         // queue has emptied (a waiter served meanwhile by another releaser leaves them free),
         // or with the one in `take_for_waiter` (there the queue lock orders us anyway).
-        self.state.fetch_add(n << PERMIT_SHIFT, order);
+        self.state.fetch_add(
+            n << PERMIT_SHIFT,
+            ordering!("semaphore_relaxed_locked_release", Release),
+        );
         let woken = self.grant_in_order(&mut queue);
         drop(queue);
         wake(woken);

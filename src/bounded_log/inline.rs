@@ -124,15 +124,15 @@ impl<T: Pod> InlineLog<T> {
             // Release: pairs with the readers' Acquire load of the slot, so a reader that gets
             // this item sees what the pusher did before the push. Failure Relaxed: only a new
             // expected value.
-            let success = if cfg!(verisync_mutant = "inline_log_relaxed_install") {
-                Ordering::Relaxed
-            } else {
-                Ordering::Release
-            };
             if cfg!(verisync_mutant = "inline_log_stamp_before_value") {
                 current = install_stamp_alone(slot, current, seq);
             }
-            match slot.compare_exchange_weak(current, word, success, Ordering::Relaxed) {
+            match slot.compare_exchange_weak(
+                current,
+                word,
+                ordering!("inline_log_relaxed_install", Release),
+                Ordering::Relaxed,
+            ) {
                 Ok(_) => return seq,
                 Err(actual) => current = actual,
             }
@@ -367,11 +367,7 @@ fn copy_while_held<T: Pod>(slots: &[AtomicU128], from: u64, dest: &mut [MaybeUni
     }
     copy_while_held_by(slots, from, dest, |slot| {
         // Acquire: pairs with the Release of the compare-and-swap that installed the word.
-        slot.load(if cfg!(verisync_mutant = "inline_log_relaxed_load") {
-            Ordering::Relaxed
-        } else {
-            Ordering::Acquire
-        })
+        slot.load(ordering!("inline_log_relaxed_load", Acquire))
     })
 }
 

@@ -317,23 +317,22 @@ impl<T> BoundedLog<T> {
             // their Acquire load of the slot. Acquire: pairs with the Release of the CAS that
             // installed `current`, whose entry we read next. Failure Relaxed: the new expected
             // value is never dereferenced.
-            let success = if cfg!(verisync_mutant = "bounded_log_relaxed_install") {
-                Ordering::Relaxed
-            } else {
-                Ordering::AcqRel
-            };
             // The node we unlinked is the one the compare-and-swap returns, never `expected`:
             // the two have the same address, but `expected` may be a node freed since then
             // whose memory now holds a newer node (ABA), and only the returned pointer is
             // derived from that newer node's allocation.
-            let current =
-                match slot.compare_exchange_weak(expected, hand, success, Ordering::Relaxed) {
-                    Ok(unlinked) => unlinked,
-                    Err(actual) => {
-                        expected = actual;
-                        continue;
-                    }
-                };
+            let current = match slot.compare_exchange_weak(
+                expected,
+                hand,
+                ordering!("bounded_log_relaxed_install", AcqRel),
+                Ordering::Relaxed,
+            ) {
+                Ok(unlinked) => unlinked,
+                Err(actual) => {
+                    expected = actual;
+                    continue;
+                }
+            };
             if current.is_null() {
                 return;
             }

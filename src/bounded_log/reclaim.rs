@@ -297,11 +297,11 @@ impl<T> Reclaim<T> {
         for (seen, gone) in batch.idle_seen.iter_mut().zip(self.readers_gone()) {
             *seen |= gone;
         }
-        let enough = if cfg!(verisync_mutant = "bounded_log_one_idle_parity") {
-            batch.idle_seen.contains(&true)
-        } else {
+        let enough = mutant!(
+            "bounded_log_one_idle_parity",
+            batch.idle_seen.contains(&true),
             batch.idle_seen == [true, true]
-        };
+        );
         if enough {
             return std::mem::replace(&mut batch.nodes, ptr::null_mut());
         }

@@ -71,11 +71,7 @@ impl Core {
 
     /// Takes a slot if fewer than `limit` tasks are in flight.
     pub(super) fn try_take_slot(&self) -> bool {
-        let limit = if cfg!(verisync_mutant = "fanout_extra_slot") {
-            self.limit + 1
-        } else {
-            self.limit
-        };
+        let limit = mutant!("fanout_extra_slot", self.limit + 1, self.limit);
         // Relaxed: a slot orders nothing by itself; what a finished task did is published by
         // the Release decrement in `finish_one`, which the owner acquires where it needs it
         // (`is_drained`). The compare-and-swap alone keeps the count exact.
@@ -111,14 +107,8 @@ impl Core {
     pub(super) fn finish_one(&self) {
         // Release: pairs with the Acquire load in `is_drained`, so that everything the task did
         // happens before the owner goes on past the group.
-        self.in_flight.fetch_sub(
-            1,
-            if cfg!(verisync_mutant = "fanout_relaxed_finish") {
-                Ordering::Relaxed
-            } else {
-                Ordering::Release
-            },
-        );
+        self.in_flight
+            .fetch_sub(1, ordering!("fanout_relaxed_finish", Release));
         self.progress.notify_all();
     }
 
@@ -231,13 +221,9 @@ impl<E> Outcome<E> {
     }
 
     pub(super) fn cancel(&self) {
-        let order = if cfg!(verisync_mutant = "fanout_relaxed_cancel") {
-            Ordering::Relaxed
-        } else {
-            Ordering::Release
-        };
         // Release: see `is_cancelled`.
-        self.cancelled.store(true, order);
+        self.cancelled
+            .store(true, ordering!("fanout_relaxed_cancel", Release));
     }
 
     /// Runs `task` unless the group is cancelled (then only drops it), recording its error

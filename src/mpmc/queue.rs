@@ -429,14 +429,12 @@ impl<T> Queue<T> {
         // SAFETY: the caller owns the slot; no other thread touches its value until the stamp
         // store below hands it on.
         slot.value.with_mut(|cell| unsafe { (*cell).write(value) });
-        let order = if cfg!(verisync_mutant = "mpmc_relaxed_fill") {
-            Ordering::Relaxed
-        } else {
-            Ordering::Release
-        };
         // Release: pairs with the Acquire stamp loads (`stamp`) of the consumer, so our write
         // happens before its read.
-        slot.stamp.store(position.wrapping_add(1), order);
+        slot.stamp.store(
+            position.wrapping_add(1),
+            ordering!("mpmc_relaxed_fill", Release),
+        );
     }
 
     /// Moves the value of `position` out of `slot`, its slot, and hands the slot to the
@@ -448,14 +446,12 @@ impl<T> Queue<T> {
     unsafe fn empty(&self, slot: &Slot<T>, position: usize) -> T {
         // SAFETY: forwarded from the caller.
         let value = unsafe { slot.take() };
-        let order = if cfg!(verisync_mutant = "mpmc_relaxed_empty") {
-            Ordering::Relaxed
-        } else {
-            Ordering::Release
-        };
         // Release: pairs with the Acquire stamp loads (`stamp`) of the next lap's producer, so
         // our read happens before its write.
-        slot.stamp.store(position.wrapping_add(self.lap), order);
+        slot.stamp.store(
+            position.wrapping_add(self.lap),
+            ordering!("mpmc_relaxed_empty", Release),
+        );
         value
     }
 

@@ -287,14 +287,11 @@ impl<T> Sender<T> {
         // Loaded once: the ordered operations below would make the compiler load it again.
         let shared = &*self.shared;
         self.tail.set(tail);
-        let order = if cfg!(verisync_mutant = "spsc_relaxed_publish") {
-            Ordering::Relaxed
-        } else {
-            Ordering::Release
-        };
         // Release: pairs with the Acquire load in `Receiver::load_tail`, so our writes to the
         // slots happen before the receiver reads them.
-        shared.tail.store(tail, order);
+        shared
+            .tail
+            .store(tail, ordering!("spsc_relaxed_publish", Release));
         // Also the light half of the fence that `Receiver::drop` pairs with: either it sees
         // this `tail` and drops the values, or we see its registration here (it registers on
         // `receiver_waits` for good before its fence), look, and drop them ourselves. So the
@@ -560,14 +557,11 @@ impl<T> Receiver<T> {
     /// Stores our position in the shared `head`.
     #[inline]
     fn publish_head(&self) {
-        let order = if cfg!(verisync_mutant = "spsc_relaxed_release") {
-            Ordering::Relaxed
-        } else {
-            Ordering::Release
-        };
         // Release: pairs with the Acquire load in `Sender::reload_full_at`, so our reads of the
         // released slots happen before the sender overwrites them.
-        self.shared.head.store(self.head.get(), order);
+        self.shared
+            .head
+            .store(self.head.get(), ordering!("spsc_relaxed_release", Release));
     }
 }
 

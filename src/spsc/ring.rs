@@ -170,13 +170,8 @@ fn drop_values<T>(ring: Ring<T>, from: usize, to: usize) {
         }
     }
 
-    let unfreed = |position: usize| {
-        if cfg!(verisync_mutant = "spsc_drop_wrapped_leak") {
-            position < to
-        } else {
-            position != to
-        }
-    };
+    let unfreed =
+        |position: usize| mutant!("spsc_drop_wrapped_leak", position < to, position != to);
     let mut position = from;
     while unfreed(position) {
         let rest = Rest {
