@@ -1,5 +1,5 @@
 //! Criterion benchmarks for `verisync::semaphore`, `verisync::fanout` and
-//! `verisync::errors` against their peers: one group per workload, peers in the same group
+//! `verisync::error_collector` against their peers: one group per workload, peers in the same group
 //! (see `benches/workloads/coordination.rs` for what each case does; `examples/compare.rs` runs
 //! the same code in a quick table).
 //!

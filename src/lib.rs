@@ -11,7 +11,7 @@
 //! | [`bounded_log`] | keeps the newest N items pushed by any number of threads; snapshots and cursors for readers | lock-free `push`; wait-free `snapshot`/`read_since` |
 //! | [`semaphore`] | counting semaphore with FIFO hand-off, weighted acquires, timeouts, close | lock-free fast path (one CAS); blocking acquires park |
 //! | [`fanout`] | scoped task group on a fixed set of workers: limit, first error cancels, ordered `map` | spawns block at the limit (park) |
-//! | [`errors`] | error collector from many threads, joined into one [`errors::Errors`] | lock-free `push` |
+//! | [`error_collector`] | error collector from many threads, joined into one [`error_collector::Errors`] | lock-free `push` |
 //!
 //! Channels use std's names and error types ([`error`]), so code written against
 //! `std::sync::mpsc::sync_channel` switches with no renames.
@@ -72,7 +72,7 @@ macro_rules! ordering {
 pub mod bounded_log;
 mod channel;
 pub mod error;
-pub mod errors;
+pub mod error_collector;
 pub mod fanout;
 mod fence;
 pub mod model;

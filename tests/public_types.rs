@@ -10,7 +10,7 @@
 
 use std::panic::{RefUnwindSafe, UnwindSafe};
 
-use verisync::{bounded_log, error, errors, fanout, mpmc, semaphore, spsc};
+use verisync::{bounded_log, error, error_collector, fanout, mpmc, semaphore, spsc};
 
 /// A payload that is neither `UnwindSafe` nor `RefUnwindSafe` (a closure with unique access to
 /// some state), so the bounds below cannot come from the payload's own.
@@ -47,9 +47,9 @@ fn every_public_type_is_unwind_safe() {
     unwind_safe::<semaphore::AcquireTimeoutError>();
     unwind_safe::<semaphore::TooManyPermits>();
 
-    unwind_safe::<errors::ErrorCollector<Fragile>>();
+    unwind_safe::<error_collector::ErrorCollector<Fragile>>();
     // Plain data, like `Vec<E>`: unwind-safe when its errors are.
-    unwind_safe::<errors::Errors<String>>();
+    unwind_safe::<error_collector::Errors<String>>();
 
     unwind_safe::<fanout::Group<'static, 'static, Fragile>>();
 

@@ -459,7 +459,7 @@ fn push_share(items: u64, thread: usize, push: impl Fn(u64)) {
 
 fn errors_verisync(items: u64) -> Duration {
     let began = Instant::now();
-    let errors = verisync::errors::ErrorCollector::new();
+    let errors = verisync::error_collector::ErrorCollector::new();
     run_threads(PUSHERS, |thread| {
         push_share(items, thread, |v| errors.push(v))
     });

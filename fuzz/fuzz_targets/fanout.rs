@@ -29,7 +29,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Mutex, Once};
 
 use libfuzzer_sys::fuzz_target;
-use verisync::errors::Errors;
+use verisync::error_collector::Errors;
 use verisync::fanout::{self, Group, Pool};
 
 /// Ids of the task closures alive right now (a nested task's id is its parent's plus

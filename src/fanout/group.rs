@@ -19,7 +19,7 @@
 use std::any::Any;
 use std::panic::{self, AssertUnwindSafe};
 
-use crate::errors::ErrorCollector;
+use crate::error_collector::ErrorCollector;
 use crate::mpmc::Queue;
 use crate::park::WaitQueue;
 use crate::sync::{AtomicBool, AtomicUsize, Mutex, Ordering, fence};

@@ -64,7 +64,7 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::panic::{self, AssertUnwindSafe, RefUnwindSafe, UnwindSafe};
 
-use crate::errors::{ErrorCollector, Errors};
+use crate::error_collector::{ErrorCollector, Errors};
 use crate::sync::{Arc, AtomicBool, Mutex, Ordering, ThreadId, thread};
 use group::{Core, Outcome};
 pub use pool::{Pool, PoolError, QUEUE_PER_THREAD};

@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::group::{self, Core, Payload, Sink};
 use super::{Group, Input, MAX_LIMIT, claim_batch, run};
 use crate::error::{CapacityError, SendTimeoutError, TrySendError};
-use crate::errors::{ErrorCollector, Errors};
+use crate::error_collector::{ErrorCollector, Errors};
 use crate::mpmc;
 use crate::sync::{Arc, Mutex, thread};
 

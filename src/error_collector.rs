@@ -36,7 +36,7 @@
 //!
 //! # Examples
 //! ```
-//! use verisync::errors::ErrorCollector;
+//! use verisync::error_collector::ErrorCollector;
 //!
 //! let errors = ErrorCollector::new();
 //! std::thread::scope(|s| {
@@ -135,7 +135,7 @@ fn locate(index: usize) -> (usize, usize, usize) {
 ///
 /// # Examples
 /// ```
-/// use verisync::errors::ErrorCollector;
+/// use verisync::error_collector::ErrorCollector;
 ///
 /// let errors = ErrorCollector::new();
 /// assert!(!errors.has_errors());
@@ -176,7 +176,7 @@ impl<E> ErrorCollector<E> {
     ///
     /// # Examples
     /// ```
-    /// let errors = verisync::errors::ErrorCollector::<std::io::Error>::new();
+    /// let errors = verisync::error_collector::ErrorCollector::<std::io::Error>::new();
     /// assert!(errors.is_empty());
     /// ```
     pub fn new() -> Self {
@@ -188,7 +188,7 @@ impl<E> ErrorCollector<E> {
     ///
     /// # Examples
     /// ```
-    /// let errors = verisync::errors::ErrorCollector::with_limit(2);
+    /// let errors = verisync::error_collector::ErrorCollector::with_limit(2);
     /// for i in 0..5 {
     ///     errors.push(i);
     /// }
@@ -212,14 +212,14 @@ impl<E> ErrorCollector<E> {
     ///
     /// # Examples
     /// ```
-    /// let errors = verisync::errors::ErrorCollector::new();
+    /// let errors = verisync::error_collector::ErrorCollector::new();
     /// errors.push(std::fmt::Error);
     /// assert_eq!(errors.len(), 1);
     /// ```
     pub fn push(&self, error: E) {
         let index = self.claim_index();
         let limit = mutant!(
-            "errors_limit_off_by_one",
+            "collector_limit_off_by_one",
             self.limit.saturating_add(1),
             self.limit
         );
@@ -240,7 +240,7 @@ impl<E> ErrorCollector<E> {
     ///
     /// # Examples
     /// ```
-    /// let errors = verisync::errors::ErrorCollector::with_limit(0);
+    /// let errors = verisync::error_collector::ErrorCollector::with_limit(0);
     /// errors.push("lost");
     /// assert!(errors.has_errors());
     /// ```
@@ -252,7 +252,7 @@ impl<E> ErrorCollector<E> {
     ///
     /// # Examples
     /// ```
-    /// assert!(verisync::errors::ErrorCollector::<u8>::new().is_empty());
+    /// assert!(verisync::error_collector::ErrorCollector::<u8>::new().is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
@@ -263,7 +263,7 @@ impl<E> ErrorCollector<E> {
     ///
     /// # Examples
     /// ```
-    /// let errors = verisync::errors::ErrorCollector::new();
+    /// let errors = verisync::error_collector::ErrorCollector::new();
     /// errors.push(1);
     /// errors.push(2);
     /// assert_eq!(errors.len(), 2);
@@ -277,7 +277,7 @@ impl<E> ErrorCollector<E> {
     ///
     /// # Examples
     /// ```
-    /// let errors = verisync::errors::ErrorCollector::with_limit(1);
+    /// let errors = verisync::error_collector::ErrorCollector::with_limit(1);
     /// errors.push('a');
     /// errors.push('b');
     /// assert_eq!(errors.omitted(), 1);
@@ -290,7 +290,7 @@ impl<E> ErrorCollector<E> {
     ///
     /// # Examples
     /// ```
-    /// let errors = verisync::errors::ErrorCollector::new();
+    /// let errors = verisync::error_collector::ErrorCollector::new();
     /// assert_eq!(errors.first(), None);
     /// errors.push("first");
     /// errors.push("second");
@@ -312,7 +312,7 @@ impl<E> ErrorCollector<E> {
     ///
     /// # Examples
     /// ```
-    /// let errors = verisync::errors::ErrorCollector::new();
+    /// let errors = verisync::error_collector::ErrorCollector::new();
     /// errors.push(3);
     /// errors.push(1);
     /// assert_eq!(errors.iter().copied().collect::<Vec<_>>(), [3, 1]);
@@ -332,7 +332,7 @@ impl<E> ErrorCollector<E> {
     ///
     /// # Examples
     /// ```
-    /// let errors = verisync::errors::ErrorCollector::new();
+    /// let errors = verisync::error_collector::ErrorCollector::new();
     /// errors.push("a");
     /// errors.push("b");
     /// assert_eq!(errors.into_vec(), ["a", "b"]);
@@ -345,7 +345,7 @@ impl<E> ErrorCollector<E> {
     ///
     /// # Examples
     /// ```
-    /// use verisync::errors::ErrorCollector;
+    /// use verisync::error_collector::ErrorCollector;
     ///
     /// assert!(ErrorCollector::<String>::new().into_result().is_ok());
     /// let errors = ErrorCollector::new();
@@ -411,7 +411,7 @@ impl<E> ErrorCollector<E> {
         // Relaxed: the index only has to be unique; the slot's contents are published by the
         // Release store of its `ready` flag, not by this counter.
         let mut next = self.next.load(Ordering::Relaxed);
-        if cfg!(verisync_mutant = "errors_claim_not_atomic") {
+        if cfg!(verisync_mutant = "collector_claim_not_atomic") {
             self.next.store(next + 1, Ordering::Relaxed);
             return next;
         }
@@ -452,7 +452,7 @@ impl<E> ErrorCollector<E> {
         // Release, so its flags are visible to us.
         match head.compare_exchange(ptr::null_mut(), fresh, Ordering::AcqRel, Ordering::Acquire) {
             Ok(_) => fresh,
-            Err(_) if cfg!(verisync_mutant = "errors_lost_race") => fresh,
+            Err(_) if cfg!(verisync_mutant = "collector_lost_race") => fresh,
             Err(winner) => {
                 // SAFETY: `fresh` came from `Box::into_raw` above and was never published, so
                 // this is its only owner.
@@ -473,7 +473,9 @@ impl<E> ErrorCollector<E> {
         // SAFETY: a published segment lives until the collector is dropped.
         let slot = unsafe { &*published }.slot(offset);
         // Acquire: pairs with the Release store in `push`, so the value is visible.
-        let ready = slot.ready.load(ordering!("errors_relaxed_ready", Acquire));
+        let ready = slot
+            .ready
+            .load(ordering!("collector_relaxed_ready", Acquire));
         ready.then_some(slot)
     }
 }
@@ -514,7 +516,7 @@ impl<E: fmt::Debug> fmt::Debug for ErrorCollector<E> {
 ///
 /// # Examples
 /// ```
-/// use verisync::errors::ErrorCollector;
+/// use verisync::error_collector::ErrorCollector;
 ///
 /// let errors = ErrorCollector::new();
 /// errors.push(std::fmt::Error);
@@ -538,7 +540,7 @@ impl<E> Errors<E> {
     ///
     /// # Examples
     /// ```
-    /// let errors = verisync::errors::ErrorCollector::new();
+    /// let errors = verisync::error_collector::ErrorCollector::new();
     /// errors.push(7);
     /// assert_eq!(errors.into_result().unwrap_err().as_slice(), &[7]);
     /// ```
@@ -550,7 +552,7 @@ impl<E> Errors<E> {
     ///
     /// # Examples
     /// ```
-    /// let errors = verisync::errors::ErrorCollector::new();
+    /// let errors = verisync::error_collector::ErrorCollector::new();
     /// errors.push(7);
     /// assert_eq!(errors.into_result().unwrap_err().len(), 1);
     /// ```
@@ -562,7 +564,7 @@ impl<E> Errors<E> {
     ///
     /// # Examples
     /// ```
-    /// let errors = verisync::errors::ErrorCollector::with_limit(0);
+    /// let errors = verisync::error_collector::ErrorCollector::with_limit(0);
     /// errors.push(7);
     /// let joined = errors.into_result().unwrap_err();
     /// assert!(joined.is_empty());
@@ -576,7 +578,7 @@ impl<E> Errors<E> {
     ///
     /// # Examples
     /// ```
-    /// let errors = verisync::errors::ErrorCollector::with_limit(1);
+    /// let errors = verisync::error_collector::ErrorCollector::with_limit(1);
     /// errors.push(1);
     /// errors.push(2);
     /// assert_eq!(errors.into_result().unwrap_err().omitted(), 1);
@@ -589,7 +591,7 @@ impl<E> Errors<E> {
     ///
     /// # Examples
     /// ```
-    /// let errors = verisync::errors::ErrorCollector::new();
+    /// let errors = verisync::error_collector::ErrorCollector::new();
     /// errors.push("root");
     /// errors.push("follow-up");
     /// assert_eq!(errors.into_result().unwrap_err().first(), Some(&"root"));
@@ -602,7 +604,7 @@ impl<E> Errors<E> {
     ///
     /// # Examples
     /// ```
-    /// let errors = verisync::errors::ErrorCollector::new();
+    /// let errors = verisync::error_collector::ErrorCollector::new();
     /// errors.push(1);
     /// errors.push(2);
     /// let joined = errors.into_result().unwrap_err();
@@ -616,7 +618,7 @@ impl<E> Errors<E> {
     ///
     /// # Examples
     /// ```
-    /// let errors = verisync::errors::ErrorCollector::new();
+    /// let errors = verisync::error_collector::ErrorCollector::new();
     /// errors.push("x");
     /// assert_eq!(errors.into_result().unwrap_err().into_vec(), ["x"]);
     /// ```

@@ -6,7 +6,7 @@
 //! the joins, and every model fails if loom explored only a trivial number of executions.
 //!
 //! Run: `RUSTFLAGS="--cfg verisync_loom" LOOM_MAX_PREEMPTIONS=3 cargo test --release
-//! --target-dir target/loom --test loom_errors`.
+//! --target-dir target/loom --test loom_error_collector`.
 #![cfg(verisync_loom)]
 
 #[path = "support/loom.rs"]
@@ -15,7 +15,7 @@ mod support;
 use loom::sync::Arc;
 use loom::thread;
 use support::{Tracked, assert_each_dropped_once, drop_counters, explore};
-use verisync::errors::ErrorCollector;
+use verisync::error_collector::ErrorCollector;
 
 /// Two threads push three errors in all; every one is kept once, each thread's in its order,
 /// and each is dropped exactly once.

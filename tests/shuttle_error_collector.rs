@@ -3,9 +3,9 @@
 //!
 //! After the joins every error must be there exactly once, each thread's in its push order,
 //! and dropped exactly once; the reader must only ever see finished errors in per-thread
-//! order. shuttle is sequentially consistent; the weak-memory side is `tests/loom_errors.rs`.
+//! order. shuttle is sequentially consistent; the weak-memory side is `tests/loom_error_collector.rs`.
 //!
-//! Run: `RUSTFLAGS="--cfg verisync_shuttle" cargo test --release --target-dir target/shuttle --test shuttle_errors`.
+//! Run: `RUSTFLAGS="--cfg verisync_shuttle" cargo test --release --target-dir target/shuttle --test shuttle_error_collector`.
 #![cfg(verisync_shuttle)]
 
 #[path = "support/shuttle.rs"]
@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 use shuttle::thread;
 use support::{Scheduler, run};
-use verisync::errors::ErrorCollector;
+use verisync::error_collector::ErrorCollector;
 
 /// Pushing threads.
 const PUSHERS: usize = 3;

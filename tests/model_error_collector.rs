@@ -1,16 +1,16 @@
-//! Model tests for `verisync::errors`: random push sequences, with or without a limit, checked
+//! Model tests for `verisync::error_collector`: random push sequences, with or without a limit, checked
 //! against a `Vec` after every step (`len`, `omitted`, `first`, `iter`, `has_errors`) and at
 //! the end (`into_vec`, `into_result`, the joined error's text), with every error dropped
 //! exactly once.
 //!
-//! Case count: 256; `PROPTEST_CASES=N` overrides it. Ignored under Miri (`tests/errors.rs`
+//! Case count: 256; `PROPTEST_CASES=N` overrides it. Ignored under Miri (`tests/error_collector.rs`
 //! is the Miri suite).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use proptest::prelude::*;
-use verisync::errors::ErrorCollector;
+use verisync::error_collector::ErrorCollector;
 
 /// An error that records its drop.
 #[derive(Debug)]

@@ -1,4 +1,4 @@
-//! Fuzz target for `verisync::errors`: the input bytes become an optional limit and a
+//! Fuzz target for `verisync::error_collector`: the input bytes become an optional limit and a
 //! sequence of pushes and reads on one thread, compared with a `Vec` model; a live-set tracker
 //! checks that every error is dropped exactly once (including those beyond the limit).
 //!
@@ -16,7 +16,7 @@ use std::cell::RefCell;
 use std::collections::BTreeSet;
 
 use libfuzzer_sys::fuzz_target;
-use verisync::errors::ErrorCollector;
+use verisync::error_collector::ErrorCollector;
 
 thread_local! {
     /// Ids of the [`Item`]s alive right now.

@@ -1,12 +1,12 @@
-//! Behaviour tests for `verisync::errors` on std threads; the same tests run under Miri.
+//! Behaviour tests for `verisync::error_collector` on std threads; the same tests run under Miri.
 //!
 //! Tests whose name starts with `concurrent_` use several threads and are the set meant for
 //! Miri's many-seeds run:
 //!
 //! ```text
-//! MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test --test errors
+//! MIRIFLAGS="-Zmiri-strict-provenance" cargo +nightly miri test --test error_collector
 //! MIRIFLAGS="-Zmiri-strict-provenance -Zmiri-many-seeds=0..8" \
-//!     cargo +nightly miri test --test errors -- concurrent_
+//!     cargo +nightly miri test --test error_collector -- concurrent_
 //! ```
 
 #[path = "support/behaviour.rs"]
@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use behaviour::{DropLog, scaled, spawn_watched};
-use verisync::errors::{ErrorCollector, Errors};
+use verisync::error_collector::{ErrorCollector, Errors};
 
 #[test]
 fn reads_follow_push_order_across_segments() {
