@@ -30,7 +30,7 @@ use std::thread;
 
 use behaviour::{WATCHDOG, scaled, spawn_watched};
 use log_window::{Pushed, U64Log};
-use verisync::bounded_log::{BoundedLog, CapacityError, InlineLog, Read};
+use verisync::bounded_log::{BoundedLog, CapacityError, InlineLog, ReadSince};
 
 // ---------------------------------------------------------------------------------------------
 // Drop-counted values
@@ -174,7 +174,7 @@ fn empty_log() {
     assert_eq!(log.total_pushed(), 0);
     assert_eq!(
         log.read_since(0),
-        Read {
+        ReadSince {
             items: vec![],
             next: 0,
             lost: 0
@@ -298,7 +298,7 @@ fn read_since_returns_what_follows() {
     }
     assert_eq!(
         log.read_since(0),
-        Read {
+        ReadSince {
             items: vec![10, 11, 12],
             next: 3,
             lost: 0
@@ -306,7 +306,7 @@ fn read_since_returns_what_follows() {
     );
     assert_eq!(
         log.read_since(2),
-        Read {
+        ReadSince {
             items: vec![12],
             next: 3,
             lost: 0
@@ -315,7 +315,7 @@ fn read_since_returns_what_follows() {
     // Nothing new yet.
     assert_eq!(
         log.read_since(3),
-        Read {
+        ReadSince {
             items: vec![],
             next: 3,
             lost: 0
@@ -344,7 +344,7 @@ fn read_since_a_future_sequence_number_waits_there() {
     log.push(1);
     assert_eq!(
         log.read_since(5),
-        Read {
+        ReadSince {
             items: vec![],
             next: 5,
             lost: 0
@@ -357,7 +357,7 @@ fn read_since_a_future_sequence_number_waits_there() {
     });
     assert_eq!(
         log.read_since(5),
-        Read {
+        ReadSince {
             items: vec![6, 7],
             next: 7,
             lost: 0
@@ -410,7 +410,7 @@ fn clear_empties_and_keeps_counting() {
     assert_eq!(log.len(), 1);
     assert_eq!(
         log.read_since(0),
-        Read {
+        ReadSince {
             items: vec![5],
             next: 6,
             lost: 5

@@ -25,7 +25,7 @@ use std::sync::atomic::AtomicUsize as StdAtomicUsize;
 use loom::sync::Arc;
 use loom::thread;
 use support::{Tracked, assert_each_dropped_once, drop_counters, explore};
-use verisync::bounded_log::{BoundedLog, Read};
+use verisync::bounded_log::{BoundedLog, ReadSince};
 
 /// A payload whose original records its drop (through [`Tracked`]); clones record nothing.
 struct Value {
@@ -147,7 +147,7 @@ fn writers_and_cursor(capacity: usize) {
         capacity,
         |log| {
             let read = log.read_since(0);
-            Read {
+            ReadSince {
                 items: ids(&read.items),
                 next: read.next,
                 lost: read.lost,

@@ -25,7 +25,7 @@ use std::thread;
 
 use log_window::{Pushed, U64Log};
 use proptest::prelude::*;
-use verisync::bounded_log::{BoundedLog, InlineLog, Progress, Read};
+use verisync::bounded_log::{BoundedLog, InlineLog, Progress, ReadSince};
 
 /// Longest operation sequence generated.
 const MAX_OPS: usize = 64;
@@ -336,7 +336,7 @@ fn run_threaded<L: U64Log>(
                 .map_err(TestCaseError::fail)?;
         }
         for (from, read) in reads {
-            let read: &Read<u64> = read;
+            let read: &ReadSince<u64> = read;
             pushed
                 .check_read(*from, read)
                 .map_err(TestCaseError::fail)?;

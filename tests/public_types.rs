@@ -37,7 +37,7 @@ fn every_public_type_is_unwind_safe() {
 
     unwind_safe::<bounded_log::BoundedLog<Fragile>>();
     // Plain data, like `Vec<T>`: unwind-safe when its items are.
-    unwind_safe::<bounded_log::Read<u64>>();
+    unwind_safe::<bounded_log::ReadSince<u64>>();
 
     unwind_safe::<semaphore::Semaphore>();
     unwind_safe::<semaphore::Permit<'static>>();

@@ -25,7 +25,7 @@ use log_window::Pushed;
 use shuttle::rand::{Rng, thread_rng};
 use shuttle::thread;
 use support::{Scheduler, run};
-use verisync::bounded_log::{BoundedLog, InlineLog, Read};
+use verisync::bounded_log::{BoundedLog, InlineLog, ReadSince};
 
 /// Writer threads, and values each pushes.
 const WRITERS: usize = 4;
@@ -66,7 +66,7 @@ trait IdLog: Send + Sync + 'static {
     /// Pushes the value with `id`; its sequence number.
     fn push_id(&self, id: u64) -> u64;
     fn snapshot_ids(&self) -> Vec<u64>;
-    fn read_ids(&self, seq: u64) -> Read<u64>;
+    fn read_ids(&self, seq: u64) -> ReadSince<u64>;
     /// `into_vec`'s ids, after which every value must have been dropped exactly once.
     fn into_ids(self) -> Vec<u64>;
 }
@@ -97,9 +97,9 @@ impl IdLog for Counted {
         ids(&self.log.snapshot())
     }
 
-    fn read_ids(&self, seq: u64) -> Read<u64> {
+    fn read_ids(&self, seq: u64) -> ReadSince<u64> {
         let read = self.log.read_since(seq);
-        Read {
+        ReadSince {
             items: ids(&read.items),
             next: read.next,
             lost: read.lost,
@@ -128,7 +128,7 @@ impl IdLog for InlineLog<u64> {
         self.snapshot()
     }
 
-    fn read_ids(&self, seq: u64) -> Read<u64> {
+    fn read_ids(&self, seq: u64) -> ReadSince<u64> {
         self.read_since(seq)
     }
 

@@ -14,7 +14,7 @@ use std::mem::{MaybeUninit, size_of};
 
 use bytemuck::Pod;
 
-use super::{CapacityError, Progress, Read, Run, Stop, Tickets};
+use super::{CapacityError, Progress, ReadSince, Run, Stop, Tickets};
 use crate::sync::{AtomicU128, Ordering};
 
 /// A slot that was never written: stamp 0, which no sequence number has.
@@ -199,8 +199,8 @@ impl<T: Pod> InlineLog<T> {
     }
 
     /// Reads the items from sequence number `seq` on: pass 0 the first time, then the
-    /// [`next`](Read::next) of the previous read. Items evicted before the reader got to them
-    /// are counted in [`lost`](Read::lost). Wait-free.
+    /// [`next`](ReadSince::next) of the previous read. Items evicted before the reader got to them
+    /// are counted in [`lost`](ReadSince::lost). Wait-free.
     ///
     /// The items returned are contiguous, from `seq + lost` to `next - 1`; the read stops
     /// before a push still in flight and at the newest item. A `seq` ahead of the log reads
@@ -220,10 +220,10 @@ impl<T: Pod> InlineLog<T> {
     /// let read = log.read_since(1);
     /// assert_eq!((read.items, read.next, read.lost), (vec![3, 4], 4, 1));
     /// ```
-    pub fn read_since(&self, seq: u64) -> Read<T> {
+    pub fn read_since(&self, seq: u64) -> ReadSince<T> {
         let mut items = Vec::new();
         let Progress { next, lost } = self.read_since_into(seq, &mut items);
-        Read { items, next, lost }
+        ReadSince { items, next, lost }
     }
 
     /// [`read_since`](Self::read_since) that appends the items to `items` (keeping what it

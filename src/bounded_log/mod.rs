@@ -82,16 +82,16 @@ use crate::sync::{AtomicU64, Backoff, MODEL_CHECKED, Ordering};
 ///
 /// # Examples
 /// ```
-/// use verisync::bounded_log::{BoundedLog, Read};
+/// use verisync::bounded_log::{BoundedLog, ReadSince};
 ///
 /// let log = BoundedLog::new(8);
 /// log.push(10);
 /// log.push(11);
-/// let Read { items, next, lost } = log.read_since(1);
+/// let ReadSince { items, next, lost } = log.read_since(1);
 /// assert_eq!((items, next, lost), (vec![11], 2, 0));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Read<T> {
+pub struct ReadSince<T> {
     /// The items read, oldest first, with sequence numbers `next - items.len()` to `next - 1`.
     pub items: Vec<T>,
     /// The sequence number to pass to the next `read_since`.
@@ -102,7 +102,7 @@ pub struct Read<T> {
 }
 
 /// The result of `read_since_into` ([`BoundedLog::read_since_into`],
-/// [`InlineLog::read_since_into`]): a [`Read`] whose items went into the caller's buffer.
+/// [`InlineLog::read_since_into`]): a [`ReadSince`] whose items went into the caller's buffer.
 ///
 /// # Examples
 /// ```

@@ -33,7 +33,7 @@ use std::panic::{RefUnwindSafe, UnwindSafe};
 use std::ptr;
 
 use super::reclaim::{Pin, Reclaim};
-use super::{CapacityError, Lookup, Progress, Read, Run, Tickets};
+use super::{CapacityError, Lookup, Progress, ReadSince, Run, Tickets};
 use crate::sync::{AtomicPtr, MODEL_CHECKED, Ordering, UnsafeCell};
 
 /// How many pushes apart a writer that had to defer a node tries to collect: readers collect
@@ -447,8 +447,8 @@ impl<T> BoundedLog<T> {
     }
 
     /// Reads the items from sequence number `seq` on: pass 0 the first time, then the
-    /// [`next`](Read::next) of the previous read. Items evicted before the reader got to them
-    /// are counted in [`lost`](Read::lost). Wait-free apart from the clones and the freeing of
+    /// [`next`](ReadSince::next) of the previous read. Items evicted before the reader got to them
+    /// are counted in [`lost`](ReadSince::lost). Wait-free apart from the clones and the freeing of
     /// evicted items.
     ///
     /// The items returned are contiguous, from `seq + lost` to `next - 1`; the read stops
@@ -475,13 +475,13 @@ impl<T> BoundedLog<T> {
     /// let read = log.read_since(6);
     /// assert_eq!((read.items, read.next, read.lost), (vec![], 6, 0));
     /// ```
-    pub fn read_since(&self, seq: u64) -> Read<T>
+    pub fn read_since(&self, seq: u64) -> ReadSince<T>
     where
         T: Clone + Sync,
     {
         let mut items = Vec::new();
         let Progress { next, lost } = self.read_since_into(seq, &mut items);
-        Read { items, next, lost }
+        ReadSince { items, next, lost }
     }
 
     /// [`read_since`](Self::read_since) that appends the items to `items` (keeping what it

@@ -223,7 +223,7 @@ impl<T> Queue<T> {
     pub(super) fn pop_with(&self, on_busy: OnBusy) -> Option<T> {
         let (position, slot) = self.claim_one(End::Consumer, on_busy)?;
         // SAFETY: we just claimed `position`, and its slot holds its value.
-        Some(unsafe { self.empty(slot, position) })
+        Some(unsafe { self.vacate(slot, position) })
     }
 
     /// The number of values in the queue right now (other threads may change it at any moment).
@@ -390,7 +390,7 @@ impl<T> Queue<T> {
 
     #[inline]
     fn stamp(&self, position: usize) -> usize {
-        // Acquire: pairs with the Release stamp stores in `fill` (for consumers) and `empty`
+        // Acquire: pairs with the Release stamp stores in `fill` (for consumers) and `vacate`
         // (for producers), so the previous owner's access to the value happens before ours.
         self.slot(position).stamp.load(Ordering::Acquire)
     }
@@ -443,14 +443,14 @@ impl<T> Queue<T> {
     /// # Safety
     /// The caller claimed `position` as its consumer and the slot holds its value.
     #[inline(always)]
-    unsafe fn empty(&self, slot: &Slot<T>, position: usize) -> T {
+    unsafe fn vacate(&self, slot: &Slot<T>, position: usize) -> T {
         // SAFETY: forwarded from the caller.
         let value = unsafe { slot.take() };
         // Release: pairs with the Acquire stamp loads (`stamp`) of the next lap's producer, so
         // our read happens before its write.
         slot.stamp.store(
             position.wrapping_add(self.lap),
-            ordering!("mpmc_relaxed_empty", Release),
+            ordering!("mpmc_relaxed_vacate", Release),
         );
         value
     }
@@ -502,7 +502,7 @@ impl<T> Queue<T> {
         out.reserve(count);
         for _ in 0..count {
             // SAFETY: we claimed the whole run, and every slot in it held its value.
-            out.push(unsafe { self.empty(self.slot(position), position) });
+            out.push(unsafe { self.vacate(self.slot(position), position) });
             position = self.next(position);
         }
         count

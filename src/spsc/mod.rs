@@ -231,6 +231,33 @@ impl<T> Sender<T> {
         self.ring.capacity
     }
 
+    /// The number of values buffered right now (the receiver may take more at any moment):
+    /// the capacity less the free [`slots`](Self::slots).
+    ///
+    /// # Examples
+    /// ```
+    /// let (tx, _rx) = verisync::spsc::channel(3);
+    /// tx.send(1).unwrap();
+    /// assert_eq!(tx.len(), 1);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.ring.capacity - self.slots()
+    }
+
+    /// Whether nothing is buffered right now.
+    ///
+    /// # Examples
+    /// ```
+    /// let (tx, rx) = verisync::spsc::channel(3);
+    /// tx.send(1).unwrap();
+    /// assert!(!tx.is_empty());
+    /// assert_eq!(rx.recv(), Ok(1));
+    /// assert!(tx.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// The number of free slots right now (the receiver may free more at any moment).
     ///
     /// # Examples
@@ -483,6 +510,19 @@ impl<T> Receiver<T> {
     /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Whether the buffer is full right now.
+    ///
+    /// # Examples
+    /// ```
+    /// let (tx, rx) = verisync::spsc::channel(1);
+    /// assert!(!rx.is_full());
+    /// tx.send(()).unwrap();
+    /// assert!(rx.is_full());
+    /// ```
+    pub fn is_full(&self) -> bool {
+        self.len() == self.ring.capacity
     }
 
     /// The number of values the buffer can hold.

@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use verisync::bounded_log::{BoundedLog, InlineLog, Read};
+use verisync::bounded_log::{BoundedLog, InlineLog, ReadSince};
 
 /// The sequence number each pushed value got.
 #[derive(Default)]
@@ -54,7 +54,7 @@ impl Pushed {
 
     /// Checks that `read`, the answer to `read_since(from)`, holds consecutive sequence numbers
     /// from `from + lost` to `next - 1`.
-    pub fn check_read(&self, from: u64, read: &Read<u64>) -> Result<(), String> {
+    pub fn check_read(&self, from: u64, read: &ReadSince<u64>) -> Result<(), String> {
         let seqs = self.seqs(&read.items)?;
         let context = || {
             format!(
@@ -88,7 +88,7 @@ pub trait U64Log: Sync {
     fn make(capacity: usize) -> Self;
     fn push(&self, value: u64) -> u64;
     fn snapshot(&self) -> Vec<u64>;
-    fn read_since(&self, seq: u64) -> Read<u64>;
+    fn read_since(&self, seq: u64) -> ReadSince<u64>;
     fn total_pushed(&self) -> u64;
     fn lapped(&self) -> u64;
     fn into_vec(self) -> Vec<u64>;
@@ -107,7 +107,7 @@ macro_rules! u64_log {
             fn snapshot(&self) -> Vec<u64> {
                 $log::snapshot(self)
             }
-            fn read_since(&self, seq: u64) -> Read<u64> {
+            fn read_since(&self, seq: u64) -> ReadSince<u64> {
                 $log::read_since(self, seq)
             }
             fn total_pushed(&self) -> u64 {
