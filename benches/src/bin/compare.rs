@@ -1,11 +1,11 @@
 //! The main job: a quick side-by-side table of verisync against its peers.
 //!
 //! ```text
-//! cargo run --release --example compare            # every workload
-//! cargo run --release --example compare -- mpmc    # workloads whose name contains "mpmc"
+//! cargo run --release -p verisync-benches            # every workload
+//! cargo run --release -p verisync-benches -- mpmc    # workloads whose name contains "mpmc"
 //! ```
 //!
-//! Runs a short version of every workload of the criterion benches (`benches/workloads/`, the
+//! Runs a short version of every workload of the criterion benches (`benches/src/`, the
 //! same code), printing a progress line per row to stderr, then one table on stdout: Mops/s
 //! (the median of a few short runs) and the ratio to the workload's std baseline
 //! (`std::sync::mpsc::sync_channel`, also in the single-thread floor, where `VecDeque` is listed
@@ -18,18 +18,8 @@
 use std::io::Write;
 use std::time::Duration;
 
-#[path = "../benches/workloads/bounded_log.rs"]
-mod bounded_log;
-#[path = "../benches/workloads/common.rs"]
-mod common;
-#[path = "../benches/workloads/coordination.rs"]
-mod coordination;
-#[path = "../benches/workloads/mpmc.rs"]
-mod mpmc;
-#[path = "../benches/workloads/spsc.rs"]
-mod spsc;
-
 use common::Workload;
+use verisync_benches::{bounded_log, common, coordination, mpmc, spsc};
 
 /// Timed runs per row (after one untimed warm-up run); the row reports their median. A run
 /// moves as many items as one criterion iteration; the bench just repeats it far more often.

@@ -1,18 +1,14 @@
 //! Criterion benchmarks for `verisync::semaphore`, `verisync::fanout` and
 //! `verisync::error_collector` against their peers: one group per workload, peers in the same group
-//! (see `benches/workloads/coordination.rs` for what each case does; `examples/compare.rs` runs
+//! (see `benches/src/coordination.rs` for what each case does; the compare program (`benches/src/bin/compare.rs`) runs
 //! the same code in a quick table).
 //!
-//! `cargo bench --bench coordination -- fanout_200k` runs one group.
+//! `cargo bench -p verisync-benches --bench coordination -- fanout_200k` runs one group.
 
 use std::time::Duration;
 
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
-
-#[path = "workloads/common.rs"]
-mod common;
-#[path = "workloads/coordination.rs"]
-mod coordination;
+use verisync_benches::coordination;
 
 fn coordination_benches(c: &mut Criterion) {
     for workload in coordination::workloads() {

@@ -1,18 +1,13 @@
 //! What every workload module shares: the [`Workload`] / [`Case`] description that both the
-//! criterion benches (`benches/<prim>.rs`) and the main job (`examples/compare.rs`) iterate
+//! criterion benches (`benches/benches/<prim>.rs`) and the main job (`src/bin/compare.rs`) iterate
 //! over, and the thread harnesses the multi-thread cases run in: [`run_pair`] for one producer
 //! and one consumer, [`run_group`] for any number of each.
 //!
-//! Included with `#[path = "..."] mod common;` at the crate root of each bench and of the
-//! example, so workload modules refer to it as `crate::common`. No workload code exists twice:
-//! a bench and the example only differ in how many items they move and how often they repeat.
+//! A module of this crate's library, like every workload module, so that the benches and the
+//! compare program share them. No workload code exists twice: a bench and the compare program
+//! only differ in how many items they move and how often they repeat.
 //! The single-thread floor harness ([`run_rounds`]) lives here too, with the floor cases of the
 //! peers that more than one primitive is measured against.
-
-#![allow(
-    dead_code,
-    reason = "each bench includes this file for its own workloads, which use only some of it"
-)]
 
 use std::ops::Range;
 use std::sync::{Arc, Barrier};

@@ -1,22 +1,16 @@
 //! Criterion benchmarks for `verisync::bounded_log` against its peers: one group per workload,
 //! peers in the same group, capacity 4096, `u64` and `String` payloads (see
-//! `benches/workloads/bounded_log.rs` for what each case does; `examples/compare.rs` runs the
+//! `benches/src/bounded_log.rs` for what each case does; the compare program (`benches/src/bin/compare.rs`) runs the
 //! same code in a quick table).
 //!
 //! The writer groups report writer throughput (two writers, 1M pushes each, while a reader
 //! snapshots in a loop, or with no reader in the `writers only` rows); the snapshot groups
-//! report snapshots/s times 4096 (see the workload module). `benches/workloads/bench.rs` says
-//! how the groups are sampled; `cargo bench --bench bounded_log -- bounded_log_writers` runs
+//! report snapshots/s times 4096 (see the workload module). `benches/src/bench.rs` says
+//! how the groups are sampled; `cargo bench -p verisync-benches --bench bounded_log -- bounded_log_writers` runs
 //! one group.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-
-#[path = "workloads/bench.rs"]
-mod bench;
-#[path = "workloads/bounded_log.rs"]
-mod bounded_log;
-#[path = "workloads/common.rs"]
-mod common;
+use verisync_benches::{bench, bounded_log};
 
 fn bounded_log_benches(c: &mut Criterion) {
     bench::run(c, bounded_log::workloads());
