@@ -1,6 +1,6 @@
 //! Criterion benchmarks for `verisync::bounded_log` against its peers: one group per workload,
 //! peers in the same group, capacity 4096, `u64` and `String` payloads (see
-//! `benches/src/bounded_log.rs` for what each case does; the compare program (`benches/src/bin/compare.rs`) runs the
+//! `benches/src/bounded_log.rs` for what each case does; the compare program (`benches/src/bin/compare/main.rs`) runs the
 //! same code in a quick table).
 //!
 //! The writer groups report writer throughput (two writers, 1M pushes each, while a reader

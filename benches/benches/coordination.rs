@@ -1,6 +1,6 @@
 //! Criterion benchmarks for `verisync::semaphore`, `verisync::fanout` and
 //! `verisync::error_collector` against their peers: one group per workload, peers in the same group
-//! (see `benches/src/coordination.rs` for what each case does; the compare program (`benches/src/bin/compare.rs`) runs
+//! (see `benches/src/coordination.rs` for what each case does; the compare program (`benches/src/bin/compare/main.rs`) runs
 //! the same code in a quick table).
 //!
 //! `cargo bench -p verisync-benches --bench coordination -- fanout_200k` runs one group.

@@ -1,6 +1,6 @@
 //! Criterion benchmarks for `verisync::spsc` against its peers: one group per workload, peers
 //! in the same group, `u64` payloads, capacity 1024 (see `benches/src/spsc.rs` for what
-//! each case does; the compare program (`benches/src/bin/compare.rs`) runs the same code in a quick table).
+//! each case does; the compare program (`benches/src/bin/compare/main.rs`) runs the same code in a quick table).
 //!
 //! `cargo bench -p verisync-benches --bench spsc` takes about two minutes (`benches/src/bench.rs` says how
 //! the groups are sampled). `cargo bench -p verisync-benches --bench spsc -- spsc_floor` runs one group.

@@ -1,5 +1,5 @@
 //! What every workload module shares: the [`Workload`] / [`Case`] description that both the
-//! criterion benches (`benches/benches/<prim>.rs`) and the main job (`src/bin/compare.rs`) iterate
+//! criterion benches (`benches/benches/<prim>.rs`) and the main job (`src/bin/compare/main.rs`) iterate
 //! over, and the thread harnesses the multi-thread cases run in: [`run_pair`] for one producer
 //! and one consumer, [`run_group`] for any number of each.
 //!
@@ -27,7 +27,7 @@ pub struct Workload {
     /// Criterion group name and the table's workload column, e.g. `"spsc_1p1c"`.
     pub id: &'static str,
     /// Name of the case that the table's ratio column divides by (a std implementation);
-    /// only the example's table reads it.
+    /// only the compare program's table and chart read it.
     pub baseline: &'static str,
     /// How many items one run moves (one criterion iteration; one run of the quick table).
     pub items: u64,

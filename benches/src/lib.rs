@@ -1,5 +1,5 @@
 //! verisync's benchmark workloads, shared by the criterion benches (`benches/<prim>.rs` in
-//! this crate) and the compare program (`src/bin/compare.rs`, the README's main job): each
+//! this crate) and the compare program (`src/bin/compare/main.rs`, the README's main job): each
 //! module lists a primitive's workloads, each workload verisync and its peers side by side.
 
 pub mod bench;

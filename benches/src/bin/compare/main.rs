@@ -5,6 +5,9 @@
 //! cargo run --release -p verisync-benches -- mpmc    # workloads whose name contains "mpmc"
 //! ```
 //!
+//! Also writes the same numbers as a picture, `target/compare.svg`: a bar chart per workload,
+//! each implementation's throughput relative to the std baseline (see `chart.rs`).
+//!
 //! Runs a short version of every workload of the criterion benches (`benches/src/`, the
 //! same code), printing a progress line per row to stderr, then one table on stdout: Mops/s
 //! (the median of a few short runs) and the ratio to the workload's std baseline
@@ -16,7 +19,10 @@
 //! [`all_workloads`]; every row follows from the [`Workload`] list.
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::time::Duration;
+
+mod chart;
 
 use common::Workload;
 use verisync_benches::{bounded_log, common, coordination, mpmc, spsc};
@@ -83,6 +89,21 @@ fn main() {
         }
     }
     print_table(&rows);
+    write_chart(&rows);
+}
+
+/// Writes the bar charts to `target/compare.svg` in the workspace, and says where on stderr.
+fn write_chart(rows: &[Row]) {
+    let path: PathBuf = [env!("CARGO_MANIFEST_DIR"), "..", "target", "compare.svg"]
+        .iter()
+        .collect();
+    match std::fs::write(&path, chart::svg(rows)) {
+        Ok(()) => {
+            let path = std::fs::canonicalize(&path).unwrap_or(path);
+            eprintln!("chart: {}", path.display());
+        }
+        Err(err) => eprintln!("chart not written to {}: {err}", path.display()),
+    }
 }
 
 /// Runs `run(items)` once untimed, then [`RUNS`] times; the median throughput.
