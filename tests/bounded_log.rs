@@ -28,7 +28,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::thread;
 
-use behaviour::{WATCHDOG, scaled, spawn_watched};
+use behaviour::{DropLog, Tracked, WATCHDOG, scaled, spawn_watched};
 use log_window::{Pushed, U64Log};
 use verisync::bounded_log::{BoundedLog, CapacityError, InlineLog, ReadSince};
 
@@ -36,64 +36,7 @@ use verisync::bounded_log::{BoundedLog, CapacityError, InlineLog, ReadSince};
 // Drop-counted values
 // ---------------------------------------------------------------------------------------------
 
-/// Counts the drops of every value made from it, by id.
-#[derive(Clone)]
-struct Drops(Arc<[AtomicU32]>);
-
-impl Drops {
-    fn new(values: usize) -> Self {
-        Self((0..values).map(|_| AtomicU32::new(0)).collect())
-    }
-
-    fn item(&self, id: usize) -> Item {
-        Item {
-            id,
-            drops: self.clone(),
-            clone: false,
-        }
-    }
-
-    fn count(&self, id: usize) -> u32 {
-        self.0[id].load(Ordering::SeqCst)
-    }
-
-    /// Asserts that each of the values `ids` was dropped exactly once and the others never.
-    fn assert_dropped_once(&self, ids: impl IntoIterator<Item = usize>) {
-        let mut expected = vec![0; self.0.len()];
-        for id in ids {
-            expected[id] = 1;
-        }
-        let counts: Vec<u32> = (0..self.0.len()).map(|id| self.count(id)).collect();
-        assert_eq!(counts, expected, "drop counts by id");
-    }
-}
-
-/// A value with an id that records its drop; clones record nothing.
-struct Item {
-    id: usize,
-    drops: Drops,
-    clone: bool,
-}
-
-impl Clone for Item {
-    fn clone(&self) -> Self {
-        Item {
-            id: self.id,
-            drops: self.drops.clone(),
-            clone: true,
-        }
-    }
-}
-
-impl Drop for Item {
-    fn drop(&mut self) {
-        if !self.clone {
-            self.drops.0[self.id].fetch_add(1, Ordering::SeqCst);
-        }
-    }
-}
-
-fn ids(items: &[Item]) -> Vec<usize> {
+fn ids(items: &[Tracked]) -> Vec<usize> {
     items.iter().map(|item| item.id).collect()
 }
 
@@ -428,20 +371,20 @@ fn clear_empties_and_keeps_counting() {
 
 #[test]
 fn evicted_values_are_dropped_once() {
-    let drops = Drops::new(10);
+    let drops = DropLog::new(10);
     let log = BoundedLog::new(3);
     for id in 0..10 {
         log.push(drops.item(id));
         // Only the evicted ones, and each once.
-        drops.assert_dropped_once(0..(id + 1).saturating_sub(3));
+        drops.assert_only_dropped_once(0..(id + 1).saturating_sub(3));
     }
     drop(log);
-    drops.assert_dropped_once(0..10);
+    drops.assert_only_dropped_once(0..10);
 }
 
 #[test]
 fn snapshots_clone_and_leave_the_values() {
-    let drops = Drops::new(4);
+    let drops = DropLog::new(4);
     let log = BoundedLog::new(2);
     for id in 0..4 {
         log.push(drops.item(id));
@@ -450,38 +393,38 @@ fn snapshots_clone_and_leave_the_values() {
     assert_eq!(ids(&copy), [2, 3]);
     drop(copy);
     assert_eq!(ids(&log.read_since(0).items), [2, 3]);
-    drops.assert_dropped_once([0, 1]);
+    drops.assert_only_dropped_once([0, 1]);
     drop(log);
-    drops.assert_dropped_once(0..4);
+    drops.assert_only_dropped_once(0..4);
 }
 
 #[test]
 fn clear_drops_every_value_once() {
-    let drops = Drops::new(7);
+    let drops = DropLog::new(7);
     let mut log = BoundedLog::new(3);
     for id in 0..5 {
         log.push(drops.item(id));
     }
     log.clear();
-    drops.assert_dropped_once(0..5);
+    drops.assert_only_dropped_once(0..5);
     log.push(drops.item(5));
     log.push(drops.item(6));
     drop(log);
-    drops.assert_dropped_once(0..7);
+    drops.assert_only_dropped_once(0..7);
 }
 
 #[test]
 fn into_vec_moves_the_retained_values_out() {
-    let drops = Drops::new(6);
+    let drops = DropLog::new(6);
     let log = BoundedLog::new(4);
     for id in 0..6 {
         log.push(drops.item(id));
     }
     let items = log.into_vec();
     assert_eq!(ids(&items), [2, 3, 4, 5]);
-    drops.assert_dropped_once([0, 1]);
+    drops.assert_only_dropped_once([0, 1]);
     drop(items);
-    drops.assert_dropped_once(0..6);
+    drops.assert_only_dropped_once(0..6);
 }
 
 /// A value whose drop panics when its flag says so.
@@ -552,20 +495,20 @@ fn on_clone(hook: impl FnOnce() + 'static) {
     ON_CLONE.with(|hooks| hooks.borrow_mut().push_back(Box::new(hook)));
 }
 
-/// An `Item` whose clone first runs the next hook queued by `on_clone`, then checks that the
+/// A `Tracked` value whose clone first runs the next hook queued by `on_clone`, then checks that the
 /// value it clones is still alive: a value freed under its reader is caught as a drop counted
 /// while the reader still clones it.
-struct Hooked(Item);
+struct Hooked(Tracked);
 
 impl Clone for Hooked {
     fn clone(&self) -> Self {
-        let (id, drops) = (self.0.id, self.0.drops.clone());
+        let (id, drops) = (self.0.id, self.0.log().clone());
         let hook = ON_CLONE.with(|hooks| hooks.borrow_mut().pop_front());
         if let Some(hook) = hook {
             hook();
         }
         assert_eq!(
-            drops.count(id),
+            drops.drops(id),
             0,
             "value {id} was dropped while a reader cloned it"
         );
@@ -578,7 +521,7 @@ fn hooked_ids(items: &[Hooked]) -> Vec<usize> {
 }
 
 /// A log of `Hooked` values `0..initial` out of `drops`.
-fn hooked_log(capacity: usize, initial: usize, drops: &Drops) -> Arc<BoundedLog<Hooked>> {
+fn hooked_log(capacity: usize, initial: usize, drops: &DropLog) -> Arc<BoundedLog<Hooked>> {
     let log = Arc::new(BoundedLog::new(capacity));
     for id in 0..initial {
         log.push(Hooked(drops.item(id)));
@@ -587,7 +530,7 @@ fn hooked_log(capacity: usize, initial: usize, drops: &Drops) -> Arc<BoundedLog<
 }
 
 /// Has the next clone push the values `ids` into `log`.
-fn push_on_clone(log: &Arc<BoundedLog<Hooked>>, drops: &Drops, ids: std::ops::Range<usize>) {
+fn push_on_clone(log: &Arc<BoundedLog<Hooked>>, drops: &DropLog, ids: std::ops::Range<usize>) {
     let (log, drops) = (log.clone(), drops.clone());
     on_clone(move || {
         for id in ids {
@@ -599,7 +542,7 @@ fn push_on_clone(log: &Arc<BoundedLog<Hooked>>, drops: &Drops, ids: std::ops::Ra
 /// Values evicted while a reader is pinned wait for it and are still dropped exactly once.
 #[test]
 fn values_evicted_during_a_read_are_dropped_after_it() {
-    let drops = Drops::new(6);
+    let drops = DropLog::new(6);
     let log = hooked_log(2, 2, &drops);
     // Each of the next four clones pushes a value.
     for id in 2..6 {
@@ -613,48 +556,48 @@ fn values_evicted_during_a_read_are_dropped_after_it() {
     assert_eq!((read.next, read.lost), (4, 2));
     drop(read);
     drop(log);
-    drops.assert_dropped_once(0..6);
+    drops.assert_only_dropped_once(0..6);
 }
 
 /// A read that evicts the value it is cloning (a push from inside the clone) frees it on its
 /// way out: the only reader collects as it leaves, round after round.
 #[test]
 fn a_value_evicted_during_a_read_is_freed_when_the_reader_leaves() {
-    let drops = Drops::new(4);
+    let drops = DropLog::new(4);
     let log = hooked_log(2, 2, &drops);
     for round in 0..2 {
         push_on_clone(&log, &drops, 2 + round..3 + round);
         // Value `round` is evicted while cloned, so the snapshot leaves it out.
         assert_eq!(hooked_ids(&log.snapshot()), [round + 1]);
         assert_eq!(
-            drops.count(round),
+            drops.drops(round),
             1,
             "value {round} outlived its last reader"
         );
     }
     drop(log);
-    drops.assert_dropped_once(0..4);
+    drops.assert_only_dropped_once(0..4);
 }
 
 /// Items evicted in the middle of a snapshot's copy: it restarts after the last one evicted
 /// and returns the run behind it.
 #[test]
 fn a_snapshot_restarts_after_items_evicted_while_it_copies() {
-    let drops = Drops::new(6);
+    let drops = DropLog::new(6);
     let log = hooked_log(4, 4, &drops);
     // Cloning item 0 pushes 4 and 5, which evict 0 and 1.
     push_on_clone(&log, &drops, 4..6);
     assert_eq!(hooked_ids(&log.snapshot()), [2, 3]);
-    drops.assert_dropped_once(0..2);
+    drops.assert_only_dropped_once(0..2);
     drop(log);
-    drops.assert_dropped_once(0..6);
+    drops.assert_only_dropped_once(0..6);
 }
 
 /// A cursor hands out the run it read before an eviction and counts the loss next time, never
 /// skipping over the evicted items within one read.
 #[test]
 fn a_cursor_stops_at_an_item_evicted_after_its_first() {
-    let drops = Drops::new(7);
+    let drops = DropLog::new(7);
     let log = hooked_log(4, 4, &drops);
     // Cloning item 0 pushes 4, 5 and 6, which evict 0, 1 and 2.
     push_on_clone(&log, &drops, 4..7);
@@ -672,7 +615,7 @@ fn a_cursor_stops_at_an_item_evicted_after_its_first() {
 /// node still waiting when the log drops is freed with it.
 #[test]
 fn readers_of_either_parity_hold_off_the_free_of_what_they_clone() {
-    let drops = Drops::new(4);
+    let drops = DropLog::new(4);
     let log = hooked_log(2, 2, &drops);
     // First read: cloning 0 pushes 2 (0 waits for this reader), then reads the log again; the
     // inner reader, leaving, takes 0 into a batch, finds the outer reader pinned and flips.
@@ -689,7 +632,7 @@ fn readers_of_either_parity_hold_off_the_free_of_what_they_clone() {
     push_on_clone(&log, &drops, 3..4);
     assert_eq!(hooked_ids(&log.snapshot()), [2]);
     drop(log);
-    drops.assert_dropped_once(0..4);
+    drops.assert_only_dropped_once(0..4);
 }
 
 /// A reader thread stopped inside its first clone until the test lets it go on.
@@ -733,7 +676,7 @@ impl HeldReader {
 /// collection after that. Two rounds, so the parity flips both ways.
 #[test]
 fn overlapping_readers_do_not_postpone_freeing() {
-    let drops = Drops::new(5);
+    let drops = DropLog::new(5);
     let log = hooked_log(2, 2, &drops);
     // Reader 1 holds 0 while 2 evicts it; our snapshot, leaving, takes 0 into a batch, finds
     // reader 1's counter busy and sends new readers to the other one.
@@ -747,7 +690,7 @@ fn overlapping_readers_do_not_postpone_freeing() {
     log.push(Hooked(drops.item(3)));
     assert_eq!(hooked_ids(&log.snapshot()), [2, 3]);
     assert_eq!(
-        drops.count(0),
+        drops.drops(0),
         1,
         "value 0 waited for a reader that came after it"
     );
@@ -758,13 +701,13 @@ fn overlapping_readers_do_not_postpone_freeing() {
     log.push(Hooked(drops.item(4)));
     assert_eq!(hooked_ids(&log.snapshot()), [3, 4]);
     assert_eq!(
-        drops.count(1),
+        drops.drops(1),
         1,
         "value 1 waited for a reader that came after it"
     );
     assert_eq!(third.finish(), [3]);
     drop(log);
-    drops.assert_dropped_once(0..5);
+    drops.assert_only_dropped_once(0..5);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -989,7 +932,7 @@ fn concurrent_every_value_dropped_once() {
     let writers = 2;
     let per_writer = scaled(20_000, 40);
     let capacity = scaled(16, 3);
-    let drops = Drops::new(writers * per_writer);
+    let drops = DropLog::new(writers * per_writer);
     let log = BoundedLog::new(capacity);
     let done = AtomicBool::new(false);
     thread::scope(|scope| {
@@ -1021,7 +964,7 @@ fn concurrent_every_value_dropped_once() {
     });
     assert_eq!(log.len(), capacity);
     let counts: Vec<u32> = (0..writers * per_writer)
-        .map(|id| drops.count(id))
+        .map(|id| drops.drops(id))
         .collect();
     assert!(
         counts.iter().all(|&count| count <= 1),
@@ -1034,7 +977,7 @@ fn concurrent_every_value_dropped_once() {
         "a retained value was dropped"
     );
     drop(log);
-    drops.assert_dropped_once(0..writers * per_writer);
+    drops.assert_only_dropped_once(0..writers * per_writer);
 }
 
 /// String payloads, the variant the benchmarks also run: clones and evictions of heap values.

@@ -20,55 +20,23 @@
 mod support;
 
 use std::sync::Arc as StdArc;
-use std::sync::atomic::AtomicUsize as StdAtomicUsize;
 
 use loom::sync::Arc;
 use loom::thread;
-use support::{Tracked, assert_each_dropped_once, drop_counters, explore};
+use support::{DropLog, Tracked, explore};
 use verisync::bounded_log::{BoundedLog, ReadSince};
-
-/// A payload whose original records its drop (through [`Tracked`]); clones record nothing.
-struct Value {
-    id: usize,
-    /// Held for its drop, which counts.
-    _original: Option<Tracked>,
-}
-
-impl Value {
-    fn new(id: usize, drops: &StdArc<Vec<StdAtomicUsize>>) -> Self {
-        Value {
-            id,
-            _original: Some(Tracked {
-                id,
-                drops: drops.clone(),
-            }),
-        }
-    }
-}
-
-impl Clone for Value {
-    fn clone(&self) -> Self {
-        Value {
-            id: self.id,
-            _original: None,
-        }
-    }
-}
 
 /// Spawns two writers that push one value each, ids 0 and 1; they return the value's
 /// sequence number.
-fn spawn_writers(
-    log: &Arc<BoundedLog<Value>>,
-    drops: &StdArc<Vec<StdAtomicUsize>>,
-) -> [thread::JoinHandle<u64>; 2] {
+fn spawn_writers(log: &Arc<BoundedLog<Tracked>>, drops: &DropLog) -> [thread::JoinHandle<u64>; 2] {
     [0, 1].map(|id| {
         let (log, drops) = (log.clone(), drops.clone());
-        thread::spawn(move || log.push(Value::new(id, &drops)))
+        thread::spawn(move || log.push(drops.item(id)))
     })
 }
 
 /// The ids of `values`.
-fn ids(values: &[Value]) -> Vec<usize> {
+fn ids(values: &[Tracked]) -> Vec<usize> {
     values.iter().map(|value| value.id).collect()
 }
 
@@ -84,11 +52,11 @@ fn assert_window(ids: &[usize], seq_of: &[u64], capacity: usize) {
 
 /// After every push has returned: a snapshot is exactly the newest `capacity` items, and so is
 /// `into_vec`.
-fn assert_final_state(log: Arc<BoundedLog<Value>>, seq_of: &[u64], capacity: usize) {
+fn assert_final_state(log: Arc<BoundedLog<Tracked>>, seq_of: &[u64], capacity: usize) {
     let log = Arc::try_unwrap(log).unwrap_or_else(|_| panic!("a role kept the log"));
     let total = seq_of.len() as u64;
     let expected: Vec<u64> = (total.saturating_sub(capacity as u64)..total).collect();
-    let seqs = |values: &[Value]| ids(values).iter().map(|&id| seq_of[id]).collect::<Vec<_>>();
+    let seqs = |values: &[Tracked]| ids(values).iter().map(|&id| seq_of[id]).collect::<Vec<_>>();
     assert_eq!(seqs(&log.snapshot()), expected, "final snapshot");
     assert_eq!(seqs(&log.into_vec()), expected, "into_vec");
 }
@@ -98,10 +66,10 @@ fn assert_final_state(log: Arc<BoundedLog<Value>>, seq_of: &[u64], capacity: usi
 /// must be exact and every value dropped exactly once.
 fn writers_and_reader<R: Send + 'static>(
     capacity: usize,
-    read: fn(&BoundedLog<Value>) -> R,
+    read: fn(&BoundedLog<Tracked>) -> R,
     check: impl FnOnce(R, &[u64]),
 ) {
-    let drops = drop_counters(2);
+    let drops = DropLog::new(2);
     let log = Arc::new(BoundedLog::new(capacity));
     let writers = spawn_writers(&log, &drops);
     let reader = {
@@ -114,7 +82,7 @@ fn writers_and_reader<R: Send + 'static>(
     assert_eq!(tickets, [0, 1], "tickets");
     check(reader.join().unwrap(), &seq_of);
     assert_final_state(log, &seq_of, capacity);
-    assert_each_dropped_once(&drops);
+    drops.assert_all_dropped_once();
 }
 
 /// The reader takes one snapshot, which must be a contiguous window.
@@ -183,13 +151,13 @@ fn writers_and_cursor_capacity_2() {
 fn drop_frees_values_deferred_for_a_reader() {
     explore("drop_frees_values_deferred_for_a_reader", 100, || {
         let values = 3;
-        let drops = drop_counters(values);
+        let drops = DropLog::new(values);
         let log = Arc::new(BoundedLog::new(1));
         let writer = {
             let (log, drops) = (log.clone(), drops.clone());
             thread::spawn(move || {
                 for id in 0..values {
-                    log.push(Value::new(id, &drops));
+                    log.push(drops.item(id));
                 }
             })
         };
@@ -200,7 +168,7 @@ fn drop_frees_values_deferred_for_a_reader() {
         writer.join().unwrap();
         assert!(reader.join().unwrap() <= 1);
         drop(log);
-        assert_each_dropped_once(&drops);
+        drops.assert_all_dropped_once();
     });
 }
 

@@ -14,7 +14,7 @@ mod support;
 
 use loom::sync::Arc;
 use loom::thread;
-use support::{Tracked, assert_each_dropped_once, drop_counters, explore};
+use support::{DropLog, explore};
 use verisync::error_collector::ErrorCollector;
 
 /// Two threads push three errors in all; every one is kept once, each thread's in its order,
@@ -22,25 +22,22 @@ use verisync::error_collector::ErrorCollector;
 #[test]
 fn racing_pushes_keep_every_error_once() {
     explore("racing_pushes_keep_every_error_once", 50, || {
-        let drops = drop_counters(3);
+        let drops = DropLog::new(3);
         let errors = Arc::new(ErrorCollector::new());
         let first = {
             let (errors, drops) = (errors.clone(), drops.clone());
             thread::spawn(move || {
-                errors.push(Tracked {
-                    id: 0,
-                    drops: drops.clone(),
-                });
-                errors.push(Tracked { id: 1, drops });
+                errors.push(drops.item(0));
+                errors.push(drops.item(1));
             })
         };
         let second = {
             let (errors, drops) = (errors.clone(), drops.clone());
-            thread::spawn(move || errors.push(Tracked { id: 2, drops }))
+            thread::spawn(move || errors.push(drops.item(2)))
         };
         first.join().unwrap();
         second.join().unwrap();
-        let errors = Arc::try_unwrap(errors).ok().expect("threads joined");
+        let errors = Arc::try_unwrap(errors).expect("threads joined");
         assert_eq!(errors.len(), 3);
         let ids: Vec<usize> = errors.into_vec().iter().map(|e| e.id).collect();
         assert_eq!(ids.len(), 3, "an error was lost: {ids:?}");
@@ -48,7 +45,7 @@ fn racing_pushes_keep_every_error_once() {
         let one = ids.iter().position(|&id| id == 1).unwrap();
         assert!(zero < one, "a thread's errors out of order: {ids:?}");
         assert!(ids.contains(&2));
-        assert_each_dropped_once(&drops);
+        drops.assert_all_dropped_once();
     });
 }
 

@@ -21,7 +21,7 @@ mod support;
 use loom::sync::Arc;
 use loom::sync::atomic::{AtomicBool, Ordering};
 use loom::thread;
-use support::{Tracked, assert_each_dropped_once, drop_counters, explore, explore_bounded};
+use support::{DropLog, Tracked, explore, explore_bounded};
 use verisync::mpmc::{self, Queue};
 
 /// Two producers push one tracked value each into a queue of `capacity` (a push may find it
@@ -29,12 +29,12 @@ use verisync::mpmc::{self, Queue};
 /// exactly once in a rejection, a pop, or the queue, and is dropped once; the slot accesses
 /// must be ordered by happens-before.
 fn two_producers_one_consumer(capacity: usize) {
-    let drops = drop_counters(2);
+    let drops = DropLog::new(2);
     let queue = Arc::new(Queue::new(capacity));
     let producers: Vec<_> = (0..2)
         .map(|id| {
             let (queue, drops) = (queue.clone(), drops.clone());
-            thread::spawn(move || queue.push(Tracked { id, drops }).err().map(|v| v.id))
+            thread::spawn(move || queue.push(drops.item(id)).err().map(|v| v.id))
         })
         .collect();
     let consumer = {
@@ -60,7 +60,7 @@ fn two_producers_one_consumer(capacity: usize) {
     ids.sort();
     assert_eq!(ids, [0, 1]);
     drop(queue);
-    assert_each_dropped_once(&drops);
+    drops.assert_all_dropped_once();
 }
 
 #[test]
@@ -126,18 +126,12 @@ fn queue_pop_after_a_completed_push_finds_a_value() {
 #[test]
 fn queue_force_push_races_pop() {
     explore("queue_force_push_races_pop", 50, || {
-        let drops = drop_counters(2);
+        let drops = DropLog::new(2);
         let queue = Arc::new(Queue::new(1));
-        queue
-            .push(Tracked {
-                id: 0,
-                drops: drops.clone(),
-            })
-            .ok()
-            .unwrap();
+        queue.push(drops.item(0)).ok().unwrap();
         let pusher = {
             let (queue, drops) = (queue.clone(), drops.clone());
-            thread::spawn(move || queue.force_push(Tracked { id: 1, drops }).map(|v| v.id))
+            thread::spawn(move || queue.force_push(drops.item(1)).map(|v| v.id))
         };
         let popper = {
             let queue = queue.clone();
@@ -156,7 +150,7 @@ fn queue_force_push_races_pop() {
         // Value 0 is older: it is evicted or popped, never left behind.
         assert_ne!(left, Some(0), "the older value outlived the newer one");
         drop(queue);
-        assert_each_dropped_once(&drops);
+        drops.assert_all_dropped_once();
     });
 }
 
@@ -229,12 +223,12 @@ fn channel_disconnect_drains_values_in_flight() {
         1000,
         2,
         || {
-            let drops = drop_counters(2);
+            let drops = DropLog::new(2);
             let (tx, rx) = mpmc::channel(2);
             let senders: Vec<_> = (0..2)
                 .map(|id| {
                     let (tx, drops) = (tx.clone(), drops.clone());
-                    thread::spawn(move || tx.send(Tracked { id, drops }).ok().unwrap())
+                    thread::spawn(move || tx.send(drops.item(id)).ok().unwrap())
                 })
                 .collect();
             drop(tx);
@@ -245,7 +239,7 @@ fn channel_disconnect_drains_values_in_flight() {
             });
             senders.into_iter().for_each(|s| s.join().unwrap());
             assert_eq!(receiver.join().unwrap(), [0, 1]);
-            assert_each_dropped_once(&drops);
+            drops.assert_all_dropped_once();
         },
     );
 }
@@ -257,18 +251,13 @@ fn channel_disconnect_drains_values_in_flight() {
 #[test]
 fn channel_receiver_drop_wakes_a_blocked_sender() {
     explore("channel_receiver_drop_wakes_a_blocked_sender", 20, || {
-        let drops = drop_counters(2);
+        let drops = DropLog::new(2);
         let (tx, rx) = mpmc::channel(1);
-        tx.send(Tracked {
-            id: 0,
-            drops: drops.clone(),
-        })
-        .ok()
-        .unwrap();
+        tx.send(drops.item(0)).ok().unwrap();
         let sender = {
             let drops = drops.clone();
             thread::spawn(move || {
-                let sent = tx.send(Tracked { id: 1, drops });
+                let sent = tx.send(drops.item(1));
                 (sent.map_err(|back| back.0.id), tx)
             })
         };
@@ -276,7 +265,7 @@ fn channel_receiver_drop_wakes_a_blocked_sender() {
         receiver.join().unwrap();
         let (sent, tx) = sender.join().unwrap();
         assert!(matches!(sent, Ok(()) | Err(1)), "{sent:?}");
-        assert_each_dropped_once(&drops);
+        drops.assert_all_dropped_once();
         drop(tx);
     });
 }
@@ -322,15 +311,12 @@ fn channel_last_receiver_drop_racing_sends_leaves_nothing_buffered() {
         10,
         || {
             const VALUES: usize = 2;
-            let drops = drop_counters(VALUES);
+            let drops = DropLog::new(VALUES);
             let (tx, rx) = mpmc::channel::<Tracked>(2);
             let counters = drops.clone();
             let sender = thread::spawn(move || {
                 for id in 0..VALUES {
-                    let value = Tracked {
-                        id,
-                        drops: counters.clone(),
-                    };
+                    let value = counters.item(id);
                     // Handed back values are dropped here; sent ones are the channel's.
                     drop(tx.try_send(value));
                 }
@@ -343,7 +329,7 @@ fn channel_last_receiver_drop_racing_sends_leaves_nothing_buffered() {
             ];
             let tx = sender.join().unwrap();
             receivers.into_iter().for_each(|r| r.join().unwrap());
-            assert_each_dropped_once(&drops);
+            drops.assert_all_dropped_once();
             assert!(tx.is_disconnected() && tx.is_empty());
             drop(tx);
         },

@@ -17,7 +17,7 @@
 mod support;
 
 use loom::thread;
-use support::{Tracked, assert_each_dropped_once, drop_counters, explore};
+use support::{DropLog, Tracked, explore};
 use verisync::spsc;
 
 /// The receiver blocks on an empty channel twice while the sender sends two values: each
@@ -85,18 +85,12 @@ fn blocked_recv_woken_by_sender_drop() {
 #[test]
 fn blocked_send_woken_by_receiver_drop() {
     explore("blocked_send_woken_by_receiver_drop", 10, || {
-        let drops = drop_counters(2);
+        let drops = DropLog::new(2);
         let (tx, rx) = spsc::channel::<Tracked>(1);
         let counters = drops.clone();
         let producer = thread::spawn(move || {
-            let first = tx.send(Tracked {
-                id: 0,
-                drops: counters.clone(),
-            });
-            let second = tx.send(Tracked {
-                id: 1,
-                drops: counters,
-            });
+            let first = tx.send(counters.item(0));
+            let second = tx.send(counters.item(1));
             (first.err().map(|e| e.0.id), second.err().map(|e| e.0.id))
         });
         let consumer = thread::spawn(move || drop(rx));
@@ -110,6 +104,6 @@ fn blocked_send_woken_by_receiver_drop() {
             matches!((first, second), (None, _) | (Some(0), Some(1))),
             "sends {first:?} then {second:?}"
         );
-        assert_each_dropped_once(&drops);
+        drops.assert_all_dropped_once();
     });
 }

@@ -15,7 +15,7 @@
 mod support;
 
 use loom::thread;
-use support::{Tracked, assert_each_dropped_once, drop_counters, explore};
+use support::{DropLog, Tracked, explore};
 use verisync::spsc::{self, Receiver, Sender, TryRecvError, TrySendError};
 
 /// How often a try-op retry loop yields before the model calls it a livelock. loom never
@@ -127,16 +127,13 @@ fn blocking_ops_wrap_around_capacity_2() {
 fn endpoints_dropped_with_values_in_flight() {
     explore("endpoints_dropped_with_values_in_flight", 10, || {
         const VALUES: usize = 3;
-        let drops = drop_counters(VALUES);
+        let drops = DropLog::new(VALUES);
         let (tx, rx) = spsc::channel::<Tracked>(1);
         let counters = drops.clone();
         let producer = thread::spawn(move || {
             let mut sent = Vec::new();
             for id in 0..VALUES {
-                let value = Tracked {
-                    id,
-                    drops: counters.clone(),
-                };
+                let value = counters.item(id);
                 match tx.try_send(value) {
                     Ok(()) => sent.push(id),
                     Err(TrySendError::Full(back) | TrySendError::Disconnected(back)) => {
@@ -156,7 +153,7 @@ fn endpoints_dropped_with_values_in_flight() {
                 "received a value that was not sent first"
             );
         }
-        assert_each_dropped_once(&drops);
+        drops.assert_all_dropped_once();
     });
 }
 
@@ -209,15 +206,12 @@ fn receiver_drop_racing_sends_leaves_nothing_buffered() {
         10,
         || {
             const VALUES: usize = 2;
-            let drops = drop_counters(VALUES);
+            let drops = DropLog::new(VALUES);
             let (tx, rx) = spsc::channel::<Tracked>(2);
             let counters = drops.clone();
             let producer = thread::spawn(move || {
                 for id in 0..VALUES {
-                    let value = Tracked {
-                        id,
-                        drops: counters.clone(),
-                    };
+                    let value = counters.item(id);
                     // Handed back values are dropped here; sent ones are the channel's.
                     drop(tx.try_send(value));
                 }
@@ -226,7 +220,7 @@ fn receiver_drop_racing_sends_leaves_nothing_buffered() {
             let consumer = thread::spawn(move || drop(rx));
             let tx = producer.join().unwrap();
             consumer.join().unwrap();
-            assert_each_dropped_once(&drops);
+            drops.assert_all_dropped_once();
             assert!(tx.is_disconnected());
             drop(tx);
         },

@@ -15,14 +15,15 @@
 //! Case counts: 256 sequential, 64 threaded; `PROPTEST_CASES=N` overrides both. Ignored under
 //! Miri (too slow there; `tests/bounded_log.rs` is the Miri suite).
 
+#[path = "support/drops.rs"]
+mod drops;
 #[path = "support/log_window.rs"]
 mod log_window;
 
 use std::collections::VecDeque;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::thread;
 
+use drops::{DropLog, Tracked};
 use log_window::{Pushed, U64Log};
 use proptest::prelude::*;
 use verisync::bounded_log::{BoundedLog, InlineLog, Progress, ReadSince};
@@ -30,37 +31,8 @@ use verisync::bounded_log::{BoundedLog, InlineLog, Progress, ReadSince};
 /// Longest operation sequence generated.
 const MAX_OPS: usize = 64;
 
-/// Counts the drops of every value made from it, by id.
-#[derive(Clone)]
-struct DropLog(Arc<[AtomicU32]>);
-
-/// A value with an id that records its drop; clones record nothing.
-struct Item {
-    id: u64,
-    log: DropLog,
-    original: bool,
-}
-
-impl Clone for Item {
-    fn clone(&self) -> Self {
-        Item {
-            id: self.id,
-            log: self.log.clone(),
-            original: false,
-        }
-    }
-}
-
-impl Drop for Item {
-    fn drop(&mut self) {
-        if self.original {
-            self.log.0[self.id as usize].fetch_add(1, Ordering::SeqCst);
-        }
-    }
-}
-
-fn ids(items: &[Item]) -> Vec<u64> {
-    items.iter().map(|item| item.id).collect()
+fn ids(items: &[Tracked]) -> Vec<u64> {
+    items.iter().map(|item| item.id as u64).collect()
 }
 
 /// One step of the sequential test.
@@ -209,17 +181,13 @@ fn run_sequential_inline(capacity: usize, ops: &[Op], take_all: bool) -> Result<
 
 /// Runs `ops` on a log of `capacity` and on the model; `into_vec` at the end if `take_all`.
 fn run_sequential(capacity: usize, ops: &[Op], take_all: bool) -> Result<(), TestCaseError> {
-    let drops = DropLog((0..ops.len()).map(|_| AtomicU32::new(0)).collect());
+    let drops = DropLog::new(ops.len());
     let mut log = BoundedLog::new(capacity);
     let mut model = Model::new(capacity);
     for op in ops {
         match *op {
             Op::Push => {
-                let seq = log.push(Item {
-                    id: model.total,
-                    log: drops.clone(),
-                    original: true,
-                });
+                let seq = log.push(drops.item(model.total as usize));
                 prop_assert_eq!(seq, model.push());
             }
             Op::Snapshot => {
@@ -243,12 +211,7 @@ fn run_sequential(capacity: usize, ops: &[Op], take_all: bool) -> Result<(), Tes
         // Every value pushed and no longer retained was dropped exactly once, the rest never.
         for id in 0..model.total {
             let expected = u32::from(!model.retained.contains(&id));
-            prop_assert_eq!(
-                drops.0[id as usize].load(Ordering::SeqCst),
-                expected,
-                "id {}",
-                id
-            );
+            prop_assert_eq!(drops.drops(id as usize), expected, "id {}", id);
         }
     }
     if take_all {
@@ -257,7 +220,7 @@ fn run_sequential(capacity: usize, ops: &[Op], take_all: bool) -> Result<(), Tes
         drop(log);
     }
     for id in 0..model.total {
-        prop_assert_eq!(drops.0[id as usize].load(Ordering::SeqCst), 1, "id {}", id);
+        prop_assert_eq!(drops.drops(id as usize), 1, "id {}", id);
     }
     Ok(())
 }

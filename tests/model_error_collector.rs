@@ -6,43 +6,22 @@
 //! Case count: 256; `PROPTEST_CASES=N` overrides it. Ignored under Miri (`tests/error_collector.rs`
 //! is the Miri suite).
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+#[path = "support/drops.rs"]
+mod drops;
 
+use drops::DropLog;
 use proptest::prelude::*;
 use verisync::error_collector::ErrorCollector;
 
-/// An error that records its drop.
-#[derive(Debug)]
-struct Item {
-    id: usize,
-    drops: Arc<[AtomicU32]>,
-}
-
-impl Drop for Item {
-    fn drop(&mut self) {
-        self.drops[self.id].fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-impl std::fmt::Display for Item {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "error {}", self.id)
-    }
-}
-
 fn run(limit: Option<usize>, pushes: usize, by_result: bool) -> Result<(), TestCaseError> {
-    let drops: Arc<[AtomicU32]> = (0..pushes).map(|_| AtomicU32::new(0)).collect();
+    let drops = DropLog::new(pushes);
     let errors = match limit {
         Some(limit) => ErrorCollector::with_limit(limit),
         None => ErrorCollector::new(),
     };
     let keep = limit.unwrap_or(usize::MAX);
     for id in 0..pushes {
-        errors.push(Item {
-            id,
-            drops: drops.clone(),
-        });
+        errors.push(drops.item(id));
         let pushed = id + 1;
         let kept = pushed.min(keep);
         prop_assert_eq!(errors.len(), pushed);
@@ -59,7 +38,7 @@ fn run(limit: Option<usize>, pushes: usize, by_result: bool) -> Result<(), TestC
                 prop_assert!(pushes > 0);
                 prop_assert_eq!(joined.len(), kept);
                 prop_assert_eq!(joined.omitted(), pushes - kept);
-                let mut lines: Vec<String> = (0..kept).map(|id| format!("error {id}")).collect();
+                let mut lines: Vec<String> = (0..kept).map(|id| format!("value {id}")).collect();
                 if pushes > kept {
                     lines.push(format!("...and {} more", pushes - kept));
                 }
@@ -70,14 +49,7 @@ fn run(limit: Option<usize>, pushes: usize, by_result: bool) -> Result<(), TestC
         let taken = errors.into_vec();
         prop_assert!(taken.iter().map(|e| e.id).eq(0..kept));
     }
-    for (id, count) in drops.iter().enumerate() {
-        prop_assert_eq!(
-            count.load(Ordering::SeqCst),
-            1,
-            "error {} dropped wrongly",
-            id
-        );
-    }
+    drops.assert_all_dropped_once();
     Ok(())
 }
 

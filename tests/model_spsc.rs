@@ -24,15 +24,15 @@
 //!     cargo +nightly miri test --test model_spsc -- --include-ignored
 //! ```
 
+#[path = "support/drops.rs"]
+mod drops;
 #[path = "support/model.rs"]
 mod model;
 
 use std::collections::VecDeque;
-use std::fmt;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use drops::{DropLog, Tracked};
 use model::{config, watchdog};
 use proptest::prelude::*;
 use verisync::spsc::{
@@ -49,61 +49,6 @@ const MAX_CHUNK: usize = 10;
 // Drop-counted values
 // ---------------------------------------------------------------------------------------------
 
-/// Counts the drops of every value made from it, by id.
-#[derive(Clone)]
-struct DropLog(Arc<[AtomicU32]>);
-
-impl DropLog {
-    fn new(values: usize) -> Self {
-        Self((0..values).map(|_| AtomicU32::new(0)).collect())
-    }
-
-    fn item(&self, id: usize) -> Item {
-        assert!(id < self.0.len(), "id {id} out of the log's range");
-        Item {
-            id,
-            log: self.clone(),
-        }
-    }
-
-    /// Asserts that each of `ids` has been dropped exactly once by now.
-    fn assert_gone(&self, ids: impl IntoIterator<Item = usize>) -> Result<(), TestCaseError> {
-        for id in ids {
-            let drops = self.0[id].load(Ordering::SeqCst);
-            prop_assert_eq!(drops, 1, "value {} dropped {} times", id, drops);
-        }
-        Ok(())
-    }
-
-    /// Asserts that the values `0..made` were dropped once each and no others were made.
-    fn assert_dropped_once(&self, made: usize) -> Result<(), TestCaseError> {
-        for (id, drops) in self.0.iter().enumerate() {
-            let drops = drops.load(Ordering::SeqCst);
-            let expected = u32::from(id < made);
-            prop_assert_eq!(drops, expected, "value {} dropped {} times", id, drops);
-        }
-        Ok(())
-    }
-}
-
-/// A value with an id that records its drop.
-struct Item {
-    id: usize,
-    log: DropLog,
-}
-
-impl Drop for Item {
-    fn drop(&mut self) {
-        self.log.0[self.id].fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-impl fmt::Debug for Item {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Item({})", self.id)
-    }
-}
-
 /// Hands out fresh items with ids 0, 1, 2, ...
 struct Maker {
     log: DropLog,
@@ -118,14 +63,14 @@ impl Maker {
         }
     }
 
-    fn make(&mut self) -> Item {
+    fn make(&mut self) -> Tracked {
         let item = self.log.item(self.next);
         self.next += 1;
         item
     }
 }
 
-fn ids<'a>(items: impl IntoIterator<Item = &'a Item>) -> Vec<usize> {
+fn ids<'a>(items: impl IntoIterator<Item = &'a Tracked>) -> Vec<usize> {
     items.into_iter().map(|item| item.id).collect()
 }
 
@@ -188,8 +133,8 @@ fn op() -> impl Strategy<Value = Op> {
 /// The channel under test next to its model.
 struct Harness {
     capacity: usize,
-    tx: Option<Sender<Item>>,
-    rx: Option<Receiver<Item>>,
+    tx: Option<Sender<Tracked>>,
+    rx: Option<Receiver<Tracked>>,
     /// Ids of the values buffered, oldest first.
     model: VecDeque<usize>,
     maker: Maker,
@@ -428,7 +373,7 @@ fn sequential_case(
             harness.rx = None;
             // std semantics: what is still buffered dies with the receiver, now.
             let buffered: Vec<usize> = harness.model.drain(..).collect();
-            harness.maker.log.assert_gone(buffered)?;
+            harness.maker.log.assert_dropped_once(buffered);
         }
         harness.run(op)?;
     }
@@ -445,7 +390,8 @@ fn sequential_case(
     let made = harness.maker.next;
     let log = harness.maker.log.clone();
     drop(harness);
-    log.assert_dropped_once(made)
+    log.assert_only_dropped_once(0..made);
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -494,7 +440,7 @@ fn consumer_op() -> impl Strategy<Value = ConsumerOp> {
 
 /// Runs the producer's steps; returns the ids it sent, in order, and how many values it made.
 fn produce(
-    mut tx: Sender<Item>,
+    mut tx: Sender<Tracked>,
     capacity: usize,
     ops: &[ProducerOp],
     log: &DropLog,
@@ -563,10 +509,10 @@ impl ConsumerView {
 
 /// Runs the consumer's steps; returns the receiver and the ids it received, in order.
 fn consume(
-    mut rx: Receiver<Item>,
+    mut rx: Receiver<Tracked>,
     capacity: usize,
     ops: &[ConsumerOp],
-) -> Result<(Receiver<Item>, Vec<usize>), TestCaseError> {
+) -> Result<(Receiver<Tracked>, Vec<usize>), TestCaseError> {
     let mut view = ConsumerView::default();
     for op in ops {
         match *op {
@@ -656,7 +602,8 @@ fn threaded_case(
     drop(rx);
     let all: Vec<usize> = received.into_iter().chain(rest).collect();
     prop_assert_eq!(all, sent);
-    log.assert_dropped_once(made)
+    log.assert_only_dropped_once(0..made);
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -19,45 +19,19 @@ mod log_window;
 mod support;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 use log_window::Pushed;
 use shuttle::rand::{Rng, thread_rng};
 use shuttle::thread;
-use support::{Scheduler, run};
+use support::{DropLog, Scheduler, Tracked, run};
 use verisync::bounded_log::{BoundedLog, InlineLog, ReadSince};
 
 /// Writer threads, and values each pushes.
 const WRITERS: usize = 4;
 const PER_WRITER: usize = 3;
 
-/// A payload that records the drop of the original (not of clones) in a per-value counter.
-struct Value {
-    id: u64,
-    original: bool,
-    drops: Arc<Vec<AtomicUsize>>,
-}
-
-impl Clone for Value {
-    fn clone(&self) -> Self {
-        Value {
-            id: self.id,
-            original: false,
-            drops: self.drops.clone(),
-        }
-    }
-}
-
-impl Drop for Value {
-    fn drop(&mut self) {
-        if self.original {
-            self.drops[self.id as usize].fetch_add(1, Relaxed);
-        }
-    }
-}
-
-fn ids(values: &[Value]) -> Vec<u64> {
-    values.iter().map(|value| value.id).collect()
+fn ids(values: &[Tracked]) -> Vec<u64> {
+    values.iter().map(|value| value.id as u64).collect()
 }
 
 /// A log of either kind, seen through the ids of its values.
@@ -73,24 +47,20 @@ trait IdLog: Send + Sync + 'static {
 
 /// A `BoundedLog` of drop-counting values.
 struct Counted {
-    log: BoundedLog<Value>,
-    drops: Arc<Vec<AtomicUsize>>,
+    log: BoundedLog<Tracked>,
+    drops: DropLog,
 }
 
 impl IdLog for Counted {
     fn create(capacity: usize, values: usize) -> Self {
         Counted {
             log: BoundedLog::new(capacity),
-            drops: Arc::new((0..values).map(|_| 0.into()).collect()),
+            drops: DropLog::new(values),
         }
     }
 
     fn push_id(&self, id: u64) -> u64 {
-        self.log.push(Value {
-            id,
-            original: true,
-            drops: self.drops.clone(),
-        })
+        self.log.push(self.drops.item(id as usize))
     }
 
     fn snapshot_ids(&self) -> Vec<u64> {
@@ -108,9 +78,7 @@ impl IdLog for Counted {
 
     fn into_ids(self) -> Vec<u64> {
         let ids = ids(&self.log.into_vec());
-        for (id, count) in self.drops.iter().enumerate() {
-            assert_eq!(count.load(Relaxed), 1, "value {id} dropped wrongly");
-        }
+        self.drops.assert_all_dropped_once();
         ids
     }
 }

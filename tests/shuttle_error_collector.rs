@@ -12,28 +12,15 @@
 mod support;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 use shuttle::thread;
-use support::{Scheduler, run};
+use support::{DropLog, Scheduler, run};
 use verisync::error_collector::ErrorCollector;
 
 /// Pushing threads.
 const PUSHERS: usize = 3;
 /// Errors per pushing thread.
 const PER_PUSHER: usize = 4;
-
-/// An error that records its drop.
-struct Tracked {
-    id: usize,
-    drops: Arc<Vec<AtomicUsize>>,
-}
-
-impl Drop for Tracked {
-    fn drop(&mut self) {
-        self.drops[self.id].fetch_add(1, Relaxed);
-    }
-}
 
 /// Checks that the ids of each pusher appear in increasing order.
 fn assert_per_pusher_order(ids: &[usize]) {
@@ -51,7 +38,7 @@ fn assert_per_pusher_order(ids: &[usize]) {
 /// One execution; see the module documentation.
 fn pushes_and_a_reader() {
     let total = PUSHERS * PER_PUSHER;
-    let drops: Arc<Vec<AtomicUsize>> = Arc::new((0..total).map(|_| AtomicUsize::new(0)).collect());
+    let drops = DropLog::new(total);
     let errors = Arc::new(ErrorCollector::new());
     let pushers: Vec<_> = (0..PUSHERS)
         .map(|pusher| {
@@ -59,10 +46,7 @@ fn pushes_and_a_reader() {
             thread::spawn(move || {
                 for i in 0..PER_PUSHER {
                     let id = pusher * PER_PUSHER + i;
-                    errors.push(Tracked {
-                        id,
-                        drops: drops.clone(),
-                    });
+                    errors.push(drops.item(id));
                 }
             })
         })
@@ -87,9 +71,7 @@ fn pushes_and_a_reader() {
     let ids: Vec<usize> = errors.into_vec().iter().map(|e| e.id).collect();
     assert_eq!(ids.len(), total, "errors were lost: {ids:?}");
     assert_per_pusher_order(&ids);
-    for (id, count) in drops.iter().enumerate() {
-        assert_eq!(count.load(Relaxed), 1, "error {id} dropped wrongly");
-    }
+    drops.assert_all_dropped_once();
 }
 
 #[test]

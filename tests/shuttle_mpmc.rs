@@ -22,14 +22,14 @@ use std::sync::atomic::Ordering::Relaxed;
 use shuttle::rand::{Rng, thread_rng};
 use shuttle::sync::atomic::AtomicUsize as ShuttleAtomicUsize;
 use shuttle::thread;
-use support::{Scheduler, Tracked, assert_each_dropped_once, drop_counters, run};
+use support::{DropLog, Scheduler, Tracked, run};
 use verisync::mpmc;
 
 /// Values each producer offers per execution.
 const VALUES: usize = 6;
 
-fn counters() -> Arc<Vec<std::sync::atomic::AtomicUsize>> {
-    drop_counters(2 * VALUES)
+fn counters() -> DropLog {
+    DropLog::new(2 * VALUES)
 }
 
 /// Asserts that each list holds each producer's values in increasing sequence order.
@@ -67,10 +67,7 @@ fn channel_with_endpoint_drops() {
             let offered = rng.gen_range(0..=VALUES);
             let batch = rng.gen_bool(0.3);
             thread::spawn(move || {
-                let values = (0..offered).map(|sequence| Tracked {
-                    id: producer * VALUES + sequence,
-                    drops: drops.clone(),
-                });
+                let values = (0..offered).map(|sequence| drops.item(producer * VALUES + sequence));
                 let accepted = if batch {
                     match tx.send_many(values) {
                         Ok(()) => offered,
@@ -91,10 +88,7 @@ fn channel_with_endpoint_drops() {
                 // Values past those offered are never sent; make and drop them so that every
                 // counter ends at one.
                 for sequence in offered..VALUES {
-                    drop(Tracked {
-                        id: producer * VALUES + sequence,
-                        drops: drops.clone(),
-                    });
+                    drop(drops.item(producer * VALUES + sequence));
                 }
                 (producer, offered, accepted)
             })
@@ -168,7 +162,7 @@ fn channel_with_endpoint_drops() {
             }
         }
     }
-    assert_each_dropped_once(&drops, &context);
+    drops.assert_all_dropped_once_after(&context);
 }
 
 /// One execution of the raw queue at capacity 1 or 2: two producers `push` (retrying) or
@@ -188,10 +182,7 @@ fn queue_with_evictions() {
             thread::spawn(move || {
                 let mut evicted = Vec::new();
                 for sequence in 0..VALUES {
-                    let mut value = Tracked {
-                        id: producer * VALUES + sequence,
-                        drops: drops.clone(),
-                    };
+                    let mut value = drops.item(producer * VALUES + sequence);
                     if force {
                         evicted.extend(queue.force_push(value).map(|v| v.id));
                         continue;
@@ -237,7 +228,7 @@ fn queue_with_evictions() {
         "lost or duplicated; {context}"
     );
     drop(queue);
-    assert_each_dropped_once(&drops, &context);
+    drops.assert_all_dropped_once_after(&context);
 }
 
 #[test]

@@ -16,7 +16,7 @@ mod support;
 
 use shuttle::rand::{Rng, thread_rng};
 use shuttle::thread;
-use support::{Scheduler, Tracked, assert_each_dropped_once, drop_counters, run};
+use support::{DropLog, Scheduler, Tracked, run};
 use verisync::spsc;
 
 /// Values the sender offers per execution.
@@ -45,16 +45,13 @@ fn random_endpoint_drops() {
         Some(rng.gen_range(0..=VALUES))
     };
 
-    let drops = drop_counters(send_count);
+    let drops = DropLog::new(send_count);
     let (tx, rx) = spsc::channel::<Tracked>(capacity);
     let counters = drops.clone();
     let producer = thread::spawn(move || {
         let mut accepted = Vec::new();
         for id in 0..send_count {
-            let value = Tracked {
-                id,
-                drops: counters.clone(),
-            };
+            let value = counters.item(id);
             match tx.send(value) {
                 Ok(()) => accepted.push(id),
                 Err(back) => assert_eq!(back.0.id, id, "send handed back another value"),
@@ -95,7 +92,7 @@ fn random_endpoint_drops() {
         assert_eq!(accepted.len(), send_count, "{context}");
         assert_eq!(received, accepted, "{context}");
     }
-    assert_each_dropped_once(&drops, &context);
+    drops.assert_all_dropped_once_after(&context);
 }
 
 #[test]

@@ -4,10 +4,13 @@
 
 #![allow(dead_code, reason = "each suite uses the helpers it needs")]
 
-use std::fmt;
+#[path = "drops.rs"]
+mod drops;
+#[allow(unused_imports, reason = "each suite uses the helpers it needs")]
+pub use drops::{DropLog, Tracked};
+
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, mpsc};
+use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
@@ -78,67 +81,5 @@ impl<R> Watched<R> {
                 self.name
             ),
         }
-    }
-}
-
-/// Counts how often each of a fixed set of values was dropped.
-#[derive(Clone)]
-pub struct DropLog(Arc<[AtomicU32]>);
-
-impl DropLog {
-    /// A log for values with ids `0..values`.
-    pub fn new(values: usize) -> Self {
-        Self((0..values).map(|_| AtomicU32::new(0)).collect())
-    }
-
-    /// Makes the value with `id`.
-    pub fn item(&self, id: usize) -> Tracked {
-        assert!(id < self.0.len(), "id {id} out of the log's range");
-        Tracked {
-            id,
-            log: self.clone(),
-        }
-    }
-
-    /// How many times the value with `id` was dropped so far.
-    pub fn drops(&self, id: usize) -> u32 {
-        self.0[id].load(Ordering::SeqCst)
-    }
-
-    /// Asserts that the values with ids in `ids` were each dropped exactly once.
-    #[track_caller]
-    pub fn assert_dropped_once(&self, ids: std::ops::Range<usize>) {
-        for id in ids {
-            assert_eq!(
-                self.drops(id),
-                1,
-                "value {id} dropped {} times",
-                self.drops(id)
-            );
-        }
-    }
-
-    /// Asserts that every value of the log was dropped exactly once.
-    #[track_caller]
-    pub fn assert_all_dropped_once(&self) {
-        self.assert_dropped_once(0..self.0.len());
-    }
-}
-
-/// A value that records its drop in a [`DropLog`].
-pub struct Tracked {
-    pub id: usize,
-    log: DropLog,
-}
-
-impl Drop for Tracked {
-    fn drop(&mut self) {
-        self.log.0[self.id].fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-impl fmt::Debug for Tracked {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Tracked({})", self.id)
     }
 }

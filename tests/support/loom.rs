@@ -4,6 +4,11 @@
 
 #![allow(dead_code, reason = "each model file uses the helpers it needs")]
 
+#[path = "drops.rs"]
+mod drops;
+#[allow(unused_imports, reason = "each model file uses the helpers it needs")]
+pub use drops::{DropLog, Tracked};
+
 use std::sync::Arc as StdArc;
 use std::sync::atomic::{AtomicUsize as StdAtomicUsize, Ordering::Relaxed};
 
@@ -45,36 +50,6 @@ fn explore_with(
         executions > min,
         "{name}: loom explored only {executions} executions (want more than {min})"
     );
-}
-
-/// A payload that records its own drop in a per-value counter shared with the model.
-///
-/// The counters are std atomics: they only count and never synchronize the model's threads.
-pub struct Tracked {
-    pub id: usize,
-    pub drops: StdArc<Vec<StdAtomicUsize>>,
-}
-
-impl Drop for Tracked {
-    fn drop(&mut self) {
-        self.drops[self.id].fetch_add(1, Relaxed);
-    }
-}
-
-/// One drop counter per value the model may create.
-pub fn drop_counters(values: usize) -> StdArc<Vec<StdAtomicUsize>> {
-    StdArc::new((0..values).map(|_| StdAtomicUsize::new(0)).collect())
-}
-
-/// Asserts that every one of the model's values was dropped exactly once.
-pub fn assert_each_dropped_once(drops: &[StdAtomicUsize]) {
-    for (id, count) in drops.iter().enumerate() {
-        assert_eq!(
-            count.load(Relaxed),
-            1,
-            "value {id} dropped the wrong number of times"
-        );
-    }
 }
 
 /// Data one thread writes and another reads once something should have ordered the write

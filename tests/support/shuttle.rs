@@ -4,6 +4,11 @@
 
 #![allow(dead_code, reason = "each suite uses the helpers it needs")]
 
+#[path = "drops.rs"]
+mod drops;
+#[allow(unused_imports, reason = "each suite uses the helpers it needs")]
+pub use drops::{DropLog, Tracked};
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
@@ -39,35 +44,4 @@ pub fn run(name: &str, scheduler: Scheduler, scenario: fn()) {
     let executions = executions.load(Relaxed);
     println!("{name}: shuttle ran {executions} executions");
     assert_eq!(executions, ITERATIONS, "{name}: shuttle skipped executions");
-}
-
-/// A payload that records its own drop in a per-value counter shared with the test.
-///
-/// The counters are std atomics: they only count and never synchronize the test's threads.
-pub struct Tracked {
-    pub id: usize,
-    pub drops: Arc<Vec<AtomicUsize>>,
-}
-
-impl Drop for Tracked {
-    fn drop(&mut self) {
-        self.drops[self.id].fetch_add(1, Relaxed);
-    }
-}
-
-/// One drop counter per value a scenario may create.
-pub fn drop_counters(values: usize) -> Arc<Vec<AtomicUsize>> {
-    Arc::new((0..values).map(|_| AtomicUsize::new(0)).collect())
-}
-
-/// Asserts that every value was dropped exactly once; `context` describes the execution.
-#[track_caller]
-pub fn assert_each_dropped_once(drops: &[AtomicUsize], context: &str) {
-    for (id, count) in drops.iter().enumerate() {
-        assert_eq!(
-            count.load(Relaxed),
-            1,
-            "value {id} dropped wrongly; {context}"
-        );
-    }
 }

@@ -1,0 +1,121 @@
+//! The test suites' one drop-counting value: a [`DropLog`] counts, by id, how often each value
+//! made from it was dropped, and a [`Tracked`] is such a value. Included by every support
+//! module and by the suites that use no other support.
+//!
+//! The counters are std atomics in every build: they only count, and never order the threads
+//! under test, so loom and shuttle neither see nor need them.
+#![allow(dead_code, reason = "each suite uses part of it")]
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// Counts how often each of a fixed set of values was dropped.
+#[derive(Clone)]
+pub struct DropLog(Arc<[AtomicU32]>);
+
+impl DropLog {
+    /// A log for values with ids `0..values`.
+    pub fn new(values: usize) -> Self {
+        Self((0..values).map(|_| AtomicU32::new(0)).collect())
+    }
+
+    /// Makes the value with `id`.
+    pub fn item(&self, id: usize) -> Tracked {
+        assert!(id < self.0.len(), "id {id} out of the log's range");
+        Tracked {
+            id,
+            log: self.clone(),
+            original: true,
+        }
+    }
+
+    /// How many times the value with `id` was dropped so far.
+    pub fn drops(&self, id: usize) -> u32 {
+        self.0[id].load(Ordering::SeqCst)
+    }
+
+    /// How many times each value was dropped so far, by id.
+    pub fn counts(&self) -> Vec<u32> {
+        (0..self.0.len()).map(|id| self.drops(id)).collect()
+    }
+
+    /// Asserts that the values `ids` were each dropped exactly once (others may have been).
+    #[track_caller]
+    pub fn assert_dropped_once(&self, ids: impl IntoIterator<Item = usize>) {
+        for id in ids {
+            let drops = self.drops(id);
+            assert_eq!(drops, 1, "value {id} dropped {drops} times");
+        }
+    }
+
+    /// Asserts that the values `ids` were each dropped exactly once and the others never.
+    #[track_caller]
+    pub fn assert_only_dropped_once(&self, ids: impl IntoIterator<Item = usize>) {
+        let mut expected = vec![0; self.0.len()];
+        for id in ids {
+            expected[id] = 1;
+        }
+        assert_eq!(self.counts(), expected, "drop counts by id");
+    }
+
+    /// Asserts that every value of the log was dropped exactly once.
+    #[track_caller]
+    pub fn assert_all_dropped_once(&self) {
+        self.assert_all_dropped_once_after("");
+    }
+
+    /// Asserts that every value of the log was dropped exactly once; `context` (the schedule,
+    /// the case) goes into the failure message.
+    #[track_caller]
+    pub fn assert_all_dropped_once_after(&self, context: &str) {
+        for (id, drops) in self.counts().into_iter().enumerate() {
+            assert_eq!(drops, 1, "value {id} dropped {drops} times {context}");
+        }
+    }
+}
+
+/// A value with an id that records its drop in a [`DropLog`]. A clone records nothing: the
+/// primitives that hand out clones (snapshots) are checked for dropping each original once.
+pub struct Tracked {
+    pub id: usize,
+    log: DropLog,
+    original: bool,
+}
+
+impl Tracked {
+    /// The log this value records its drop in.
+    pub fn log(&self) -> &DropLog {
+        &self.log
+    }
+}
+
+impl Clone for Tracked {
+    fn clone(&self) -> Self {
+        Self {
+            id: self.id,
+            log: self.log.clone(),
+            original: false,
+        }
+    }
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        if self.original {
+            self.log.0[self.id].fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
+
+impl fmt::Display for Tracked {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "value {}", self.id)
+    }
+}
+
+impl fmt::Debug for Tracked {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Tracked({})", self.id)
+    }
+}
