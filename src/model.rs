@@ -36,6 +36,7 @@
 //!     let other = {
 //!         let hits = hits.clone();
 //!         thread::spawn(move || {
+//!             // Relaxed: a count; the join orders it before the final load.
 //!             hits.fetch_add(1, Ordering::Relaxed);
 //!             tx.send(()).unwrap();
 //!         })

@@ -77,6 +77,8 @@ pub fn tally(jobs: usize, logic: Logic) -> usize {
             let (rx, done) = (rx.clone(), done.clone());
             thread::spawn(move || {
                 for _job in rx.iter() {
+                    // Relaxed: a count only; the joins below order every increment before the
+                    // final load.
                     if logic == Logic::Planted {
                         let seen = done.load(Ordering::Relaxed);
                         done.store(seen + 1, Ordering::Relaxed);
@@ -95,6 +97,7 @@ pub fn tally(jobs: usize, logic: Logic) -> usize {
     for worker in workers {
         worker.join().expect("worker panicked");
     }
+    // Relaxed: after the joins (see the increments).
     done.load(Ordering::Relaxed)
 }
 
