@@ -2,10 +2,10 @@
 //! the primitives are built on.
 //!
 //! Three backends, chosen at compile time (see `build.rs` for the switches):
-//! - `cfg(verisync_loom)` ([`under_loom`](self)): loom's types, so loom can explore every
+//! - `cfg(verisync_loom)` (`under_loom.rs`): loom's types, so loom can explore every
 //!   interleaving and every allowed reordering of the weak memory model.
-//! - `cfg(verisync_shuttle)`: shuttle's types, so shuttle's schedulers control every thread
-//!   switch.
+//! - `cfg(verisync_shuttle)` (`under_shuttle.rs`): shuttle's types, so shuttle's schedulers
+//!   control every thread switch.
 //! - otherwise std's (`native.rs`).
 //!
 //! Over the backend, one spelling of what every primitive needs: a [`Mutex`] without
