@@ -3,7 +3,7 @@
 //! checks that every error is dropped exactly once (including those beyond the limit).
 //!
 //! ```text
-//! cargo +nightly fuzz run errors -- -max_total_time=30
+//! cargo +nightly fuzz run error_collector -- -max_total_time=30
 //! ```
 //!
 //! Input layout: byte 0 picks the limit (bit 7 set: none; else its low 6 bits) and how the
@@ -12,46 +12,19 @@
 
 #![no_main]
 
-use std::cell::RefCell;
-use std::collections::BTreeSet;
-
 use libfuzzer_sys::fuzz_target;
 use verisync::error_collector::ErrorCollector;
 
-thread_local! {
-    /// Ids of the [`Item`]s alive right now.
-    static LIVE: RefCell<BTreeSet<usize>> = const { RefCell::new(BTreeSet::new()) };
-}
+#[path = "../support/live.rs"]
+mod live;
 
-/// An error that registers itself in [`LIVE`] while alive.
-#[derive(Debug)]
-struct Item(usize);
-
-impl Item {
-    fn new(id: usize) -> Self {
-        LIVE.with(|live| assert!(live.borrow_mut().insert(id), "item {id} created twice"));
-        Item(id)
-    }
-}
-
-impl Drop for Item {
-    fn drop(&mut self) {
-        let id = self.0;
-        LIVE.with(|live| assert!(live.borrow_mut().remove(&id), "item {id} dropped twice"));
-    }
-}
-
-impl std::fmt::Display for Item {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "e{}", self.0)
-    }
-}
+use live::Item;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&setup, ops)) = data.split_first() else {
         return;
     };
-    LIVE.with(|live| live.borrow_mut().clear());
+    live::reset();
     let limit = (setup & 0x80 == 0).then_some(usize::from(setup & 0x3f));
     let errors = match limit {
         Some(limit) => ErrorCollector::with_limit(limit),
@@ -61,16 +34,16 @@ fuzz_target!(|data: &[u8]| {
     let mut pushed = 0;
     for &byte in ops {
         for _ in 0..(byte & 0x3f) {
-            errors.push(Item::new(pushed));
+            errors.push(Item::new(pushed as u64));
             pushed += 1;
         }
         let kept = pushed.min(keep);
         assert_eq!(errors.len(), pushed);
         assert_eq!(errors.omitted(), pushed - kept);
         assert_eq!(errors.first().map(|e| e.0), (kept > 0).then_some(0));
-        assert!(errors.iter().map(|e| e.0).eq(0..kept));
-        // Errors beyond the limit are dropped at once.
-        LIVE.with(|live| assert_eq!(live.borrow().len(), kept));
+        assert!(errors.iter().map(|e| e.0).eq(0..kept as u64));
+        // Errors beyond the limit are dropped at once: exactly the kept ones are alive.
+        live::assert_live(0..kept as u64);
     }
     let kept = pushed.min(keep);
     if setup & 0x40 != 0 {
@@ -86,7 +59,7 @@ fuzz_target!(|data: &[u8]| {
         }
     } else {
         let taken = errors.into_vec();
-        assert!(taken.iter().map(|e| e.0).eq(0..kept));
+        assert!(taken.iter().map(|e| e.0).eq(0..kept as u64));
     }
-    LIVE.with(|live| assert!(live.borrow().is_empty(), "errors leaked"));
+    live::assert_live([]);
 });

@@ -30,6 +30,13 @@ impl Drop for Item {
     }
 }
 
+/// The error collector's target joins its errors by their text.
+impl std::fmt::Display for Item {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "e{}", self.0)
+    }
+}
+
 /// Forgets every id; called at the start of each input, so a failed input leaves nothing behind.
 pub fn reset() {
     LIVE.with(|live| live.borrow_mut().clear());
