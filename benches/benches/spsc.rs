@@ -1,9 +1,10 @@
 //! Criterion benchmarks for `verisync::spsc` against its peers: one group per workload, peers
-//! in the same group, `u64` payloads, capacity 1024 (see `benches/src/spsc.rs` for what
-//! each case does; the compare program (`benches/src/bin/compare/main.rs`) runs the same code in a quick table).
+//! in the same group, `u64` payloads, capacity 1024 (see `benches/src/spsc.rs` for what each
+//! case does; the compare program, `benches/src/bin/compare/`, runs the same code in a quick
+//! table).
 //!
-//! `cargo bench -p verisync-benches --bench spsc` takes about two minutes (`benches/src/bench.rs` says how
-//! the groups are sampled). `cargo bench -p verisync-benches --bench spsc -- spsc_floor` runs one group.
+//! `cargo bench -p verisync-benches --bench spsc` takes about two minutes (`benches/src/bench.rs`
+//! says how the groups are sampled); `... --bench spsc -- spsc_floor` runs one group.
 //!
 //! The `spsc_blocking_one_cpu` group pins both threads to one CPU with `sched_setaffinity`
 //! (Linux only; elsewhere the threads run unpinned and the group says so when it starts).

@@ -17,9 +17,16 @@ pub fn criterion_config() -> Criterion {
     Criterion::default().without_plots().nresamples(10_000)
 }
 
-/// Runs every workload as a criterion group. Single-thread workloads (ids ending in `_floor`)
-/// warm up for less time, since they have no threads to settle.
+/// Runs every workload as a criterion group, measuring each case for 2 s. Single-thread
+/// workloads (ids ending in `_floor`) warm up for less time, since they have no threads to
+/// settle.
 pub fn run(c: &mut Criterion, workloads: Vec<Workload>) {
+    run_measuring(c, workloads, Duration::from_secs(2));
+}
+
+/// As [`run`], measuring each case for `measurement` (longer for workloads whose runs vary
+/// more, such as the coordination ones).
+pub fn run_measuring(c: &mut Criterion, workloads: Vec<Workload>, measurement: Duration) {
     for workload in workloads {
         let single_thread = workload.id.ends_with("_floor");
         let mut group = c.benchmark_group(workload.id);
@@ -32,7 +39,7 @@ pub fn run(c: &mut Criterion, workloads: Vec<Workload>) {
             } else {
                 1000
             }))
-            .measurement_time(Duration::from_secs(2));
+            .measurement_time(measurement);
         let items = workload.items;
         for case in &workload.cases {
             let run = case.run;

@@ -1,7 +1,8 @@
-//! Bounded log workloads: verisync's `InlineLog` (`u64` only) and `BoundedLog` against a `VecDeque` truncated to the
-//! capacity behind std's `Mutex` and `RwLock` and parking_lot's `Mutex`, and crossbeam's
-//! `ArrayQueue::force_push` (which evicts the oldest item too, but has no snapshot). Capacity
-//! 4096; `u64` payloads, and `String` payloads (the number formatted) in the `_string` groups.
+//! Bounded log workloads: verisync's `InlineLog` (`u64` only) and `BoundedLog` against a
+//! `VecDeque` truncated to the capacity behind std's `Mutex` and `RwLock` and parking_lot's
+//! `Mutex`, and crossbeam's `ArrayQueue::force_push` (which evicts the oldest item too, but
+//! has no snapshot). Capacity 4096; `u64` payloads, and `String` payloads (the number
+//! formatted) in the `_string` groups.
 //!
 //! - `bounded_log_writers` (and `_string`): two writer threads push `items / 2` values each
 //!   while a reader thread takes snapshots in a loop; the time is the writers' (from the

@@ -1,7 +1,7 @@
 //! What every workload module shares: the [`Workload`] / [`Case`] description that both the
-//! criterion benches (`benches/benches/<prim>.rs`) and the main job (`src/bin/compare/main.rs`) iterate
-//! over, and the thread harnesses the multi-thread cases run in: [`run_pair`] for one producer
-//! and one consumer, [`run_group`] for any number of each.
+//! criterion benches (`benches/benches/<prim>.rs`) and the main job (`src/bin/compare/`)
+//! iterate over, and the thread harnesses the multi-thread cases run in: [`run_pair`] for one
+//! producer and one consumer, [`run_group`] for any number of each.
 //!
 //! A module of this crate's library, like every workload module, so that the benches and the
 //! compare program share them. No workload code exists twice: a bench and the compare program
