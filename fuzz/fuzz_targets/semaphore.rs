@@ -21,5 +21,8 @@ fuzz_target!(|data: &[u8]| {
     let Some((&setup, bytes)) = data.split_first() else {
         return;
     };
-    ops::run(usize::from(setup & 0x07), bytes.iter().map(|&byte| ops::Op::decode(byte)));
+    ops::run(
+        usize::from(setup & 0x07),
+        bytes.iter().map(|&byte| ops::Op::decode(byte)),
+    );
 });

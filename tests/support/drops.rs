@@ -59,6 +59,19 @@ impl DropLog {
         assert_eq!(self.counts(), expected, "drop counts by id");
     }
 
+    /// Asserts that of the values made so far (ids `0..made`), exactly those in `alive` were
+    /// never dropped and every other was dropped exactly once: nothing leaked, nothing dropped
+    /// early or twice. The sequential model checks call it after every step.
+    #[track_caller]
+    pub fn assert_alive_exactly(&self, made: usize, alive: impl IntoIterator<Item = usize>) {
+        let mut expected: Vec<u32> = (0..self.0.len()).map(|id| u32::from(id < made)).collect();
+        for id in alive {
+            assert!(id < made, "value {id} expected alive but never made");
+            expected[id] = 0;
+        }
+        assert_eq!(self.counts(), expected, "drop counts by id (0 = alive)");
+    }
+
     /// Asserts that every value of the log was dropped exactly once.
     #[track_caller]
     pub fn assert_all_dropped_once(&self) {

@@ -1,5 +1,6 @@
-//! A counter of the tasks running at once, for the fan-out suites (`tests/fanout.rs`,
-//! `tests/model_fanout.rs`, which include this file with `#[path]`).
+//! A counter of the tasks running at once, for the fan-out checks (`tests/fanout.rs` and
+//! `tests/support/ops/fanout.rs`, shared by the model suite and the fuzz target; each includes
+//! this file with `#[path]`).
 
 #![allow(dead_code, reason = "each suite uses the counts it needs")]
 
