@@ -386,6 +386,39 @@ fn recv_timeout_times_out() {
 }
 
 #[test]
+fn deadlines_expire_succeed_when_possible_and_hand_the_value_back() {
+    let (tx, rx) = channel(1);
+    let deadline = Instant::now() + Duration::from_millis(20);
+    assert_eq!(rx.recv_deadline(deadline), Err(RecvTimeoutError::Timeout));
+    assert!(Instant::now() >= deadline, "timed out early");
+    tx.send(1).unwrap();
+    let deadline = Instant::now() + Duration::from_millis(20);
+    assert_eq!(
+        tx.send_deadline(2, deadline),
+        Err(SendTimeoutError::Timeout(2))
+    );
+    assert!(Instant::now() >= deadline, "timed out early");
+    // A deadline already passed still succeeds when no waiting is needed.
+    assert_eq!(rx.recv_deadline(deadline), Ok(1));
+    assert_eq!(tx.send_deadline(3, deadline), Ok(()));
+    assert_eq!(rx.recv_deadline(deadline), Ok(3));
+    drop(tx);
+    let far = Instant::now() + WATCHDOG;
+    assert_eq!(rx.recv_deadline(far), Err(RecvTimeoutError::Disconnected));
+}
+
+#[test]
+fn concurrent_a_blocked_recv_deadline_is_woken_by_a_send() {
+    let (tx, rx) = channel(1);
+    let receiver = spawn_watched("receiver", move || {
+        rx.recv_deadline(Instant::now() + WATCHDOG)
+    });
+    thread::sleep(SETTLE);
+    tx.send(7).unwrap();
+    assert_eq!(receiver.join(), Ok(7));
+}
+
+#[test]
 fn timeouts_succeed_at_once_when_possible() {
     let (tx, rx) = channel(1);
     assert_eq!(tx.send_timeout(1, Duration::ZERO), Ok(()));

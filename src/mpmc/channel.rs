@@ -258,6 +258,27 @@ impl<T> Sender<T> {
         self.send_until(value, Instant::now().checked_add(timeout))
     }
 
+    /// Sends `value`, waiting until `deadline` at the latest for room; a deadline already
+    /// passed still sends if there is room now.
+    ///
+    /// # Errors
+    /// [`SendTimeoutError::Timeout`] if the buffer stayed full, [`SendTimeoutError::Disconnected`]
+    /// if every receiver is gone; either way the value comes back.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use verisync::mpmc::SendTimeoutError;
+    ///
+    /// let (tx, _rx) = verisync::mpmc::channel(1);
+    /// let deadline = Instant::now() + Duration::from_millis(10);
+    /// assert_eq!(tx.send_deadline(1, deadline), Ok(()));
+    /// assert_eq!(tx.send_deadline(2, deadline), Err(SendTimeoutError::Timeout(2)));
+    /// ```
+    pub fn send_deadline(&self, value: T, deadline: Instant) -> Result<(), SendTimeoutError<T>> {
+        self.send_until(value, Some(deadline))
+    }
+
     fn send_until(&self, value: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
         let waits = &self.shared.sender_waits;
         crate::channel::send_until(waits, value, deadline, |value| {
@@ -448,6 +469,28 @@ impl<T> Receiver<T> {
     /// ```
     pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
         self.recv_until(Instant::now().checked_add(timeout))
+    }
+
+    /// Takes the oldest value, waiting until `deadline` at the latest for one; a deadline
+    /// already passed still takes a value buffered now.
+    ///
+    /// # Errors
+    /// [`RecvTimeoutError::Timeout`] if nothing arrived in time,
+    /// [`RecvTimeoutError::Disconnected`] once the buffer is empty and every sender is gone.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use verisync::mpmc::RecvTimeoutError;
+    ///
+    /// let (tx, rx) = verisync::mpmc::channel(1);
+    /// let deadline = Instant::now() + Duration::from_millis(5);
+    /// assert_eq!(rx.recv_deadline(deadline), Err(RecvTimeoutError::Timeout));
+    /// tx.send(3).unwrap();
+    /// assert_eq!(rx.recv_deadline(deadline), Ok(3));
+    /// ```
+    pub fn recv_deadline(&self, deadline: Instant) -> Result<T, RecvTimeoutError> {
+        self.recv_until(Some(deadline))
     }
 
     fn recv_until(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {

@@ -20,9 +20,11 @@
 //!   disconnects.
 //! - **Full.** [`Queue::push`] hands the value back; [`Queue::force_push`] makes room by
 //!   evicting the oldest value and returns it; [`Sender::try_send`] hands the value back in
-//!   [`TrySendError::Full`]; [`Sender::send`] waits.
+//!   [`TrySendError::Full`]; [`Sender::send`] waits; [`Sender::send_timeout`] and
+//!   [`Sender::send_deadline`] wait until a deadline, then hand the value back.
 //! - **Empty.** [`Queue::pop`] returns `None`; [`Receiver::try_recv`] returns
-//!   [`TryRecvError::Empty`]; [`Receiver::recv`] waits.
+//!   [`TryRecvError::Empty`]; [`Receiver::recv`] waits; [`Receiver::recv_timeout`] and
+//!   [`Receiver::recv_deadline`] wait until a deadline, then return `Timeout`.
 //! - **Disconnected.** When every [`Sender`] is gone, receivers still get every value sent
 //!   before, then `Disconnected`. When every [`Receiver`] is gone, sends hand their values back
 //!   in a `Disconnected` error. A clone counts as an endpoint of its side.

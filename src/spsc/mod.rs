@@ -12,8 +12,10 @@
 //!   do not burn it.
 //! - **Order.** Values are received in the order they were sent (FIFO), each exactly once.
 //! - **Full.** `try_send` hands the value back in [`TrySendError::Full`]; `send` waits for a
-//!   free slot; `send_timeout` waits until a deadline and then hands the value back.
-//! - **Empty.** `try_recv` returns [`TryRecvError::Empty`]; `recv` waits.
+//!   free slot; `send_timeout` and `send_deadline` wait until a deadline and then hand the
+//!   value back.
+//! - **Empty.** `try_recv` returns [`TryRecvError::Empty`]; `recv` waits; `recv_timeout` and
+//!   `recv_deadline` wait until a deadline and then return `Timeout`.
 //! - **Disconnected.** After the [`Sender`] is dropped the receiver still gets every value
 //!   sent before, then [`TryRecvError::Disconnected`] / [`RecvError`]. After the [`Receiver`] is
 //!   dropped every send hands its value back in a `Disconnected` error.
@@ -213,6 +215,27 @@ impl<T> Sender<T> {
     /// ```
     pub fn send_timeout(&self, value: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
         self.send_until(value, Instant::now().checked_add(timeout))
+    }
+
+    /// Sends `value`, waiting until `deadline` at the latest for a free slot; a deadline already
+    /// passed still sends if there is a free slot now.
+    ///
+    /// # Errors
+    /// [`SendTimeoutError::Timeout`] if the buffer stayed full, [`SendTimeoutError::Disconnected`]
+    /// if the receiver is gone; either way the value comes back.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use verisync::spsc::SendTimeoutError;
+    ///
+    /// let (tx, _rx) = verisync::spsc::channel(1);
+    /// let deadline = Instant::now() + Duration::from_millis(10);
+    /// assert_eq!(tx.send_deadline(1, deadline), Ok(()));
+    /// assert_eq!(tx.send_deadline(2, deadline), Err(SendTimeoutError::Timeout(2)));
+    /// ```
+    pub fn send_deadline(&self, value: T, deadline: Instant) -> Result<(), SendTimeoutError<T>> {
+        self.send_until(value, Some(deadline))
     }
 
     fn send_until(&self, value: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
@@ -434,6 +457,28 @@ impl<T> Receiver<T> {
     /// ```
     pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
         self.recv_until(Instant::now().checked_add(timeout))
+    }
+
+    /// Takes the oldest value, waiting until `deadline` at the latest for one; a deadline
+    /// already passed still takes a value buffered now.
+    ///
+    /// # Errors
+    /// [`RecvTimeoutError::Timeout`] if nothing arrived in time,
+    /// [`RecvTimeoutError::Disconnected`] once the buffer is empty and the sender is gone.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use verisync::spsc::RecvTimeoutError;
+    ///
+    /// let (tx, rx) = verisync::spsc::channel(1);
+    /// let deadline = Instant::now() + Duration::from_millis(5);
+    /// assert_eq!(rx.recv_deadline(deadline), Err(RecvTimeoutError::Timeout));
+    /// tx.send(3).unwrap();
+    /// assert_eq!(rx.recv_deadline(deadline), Ok(3));
+    /// ```
+    pub fn recv_deadline(&self, deadline: Instant) -> Result<T, RecvTimeoutError> {
+        self.recv_until(Some(deadline))
     }
 
     fn recv_until(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
