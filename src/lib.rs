@@ -7,14 +7,15 @@
 //! | module | what it is | progress |
 //! |---|---|---|
 //! | [`spsc`] | bounded single-producer single-consumer channel with batch chunks | wait-free `try_`/chunk ops; blocking ops park |
-//! | [`mpmc`] | bounded linearizable multi-producer multi-consumer queue, and a channel on it with batches | lock-free `push`/`pop`/`try_` ops (see the module doc); blocking ops park |
+//! | [`mpmc`] | bounded linearizable multi-producer multi-consumer queue, and channels: bounded (on the queue, with batches), unbounded (segment list) and rendezvous | lock-free `push`/`pop`/`try_` ops (see the module doc); blocking ops park |
+//! | [`mpsc`] | drop-in for `std::sync::mpsc` (`channel`, `sync_channel`, rendezvous at 0) on `mpmc`'s channels | as `mpmc` |
 //! | [`bounded_log`] | keeps the newest N items pushed by any number of threads; snapshots and cursors for readers | lock-free `push`; wait-free `snapshot`/`read_since` |
 //! | [`semaphore`] | counting semaphore with FIFO hand-off, weighted acquires, timeouts, close | lock-free fast path (one CAS); blocking acquires park |
 //! | [`fanout`] | scoped task group on a fixed set of workers: limit, first error cancels, ordered `map` | spawns block at the limit (park) |
 //! | [`error_collector`] | error collector from many threads, joined into one [`error_collector::Errors`] | lock-free `push` |
 //!
-//! Channels use std's names and error types ([`error`]), so code written against
-//! `std::sync::mpsc::sync_channel` switches with no renames.
+//! Channels use std's names and error types ([`error`]); [`mpsc`] mirrors `std::sync::mpsc`
+//! item for item, so std code switches by its `use` line alone.
 //!
 //! # Model-checking your own code
 //! One cfg, set for the whole build, switches verisync's atomics, locks, threads and cells to
@@ -77,6 +78,7 @@ pub mod fanout;
 mod fence;
 pub mod model;
 pub mod mpmc;
+pub mod mpsc;
 mod park;
 pub mod semaphore;
 pub mod spsc;

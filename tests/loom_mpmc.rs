@@ -24,6 +24,10 @@ use loom::thread;
 use support::{DropLog, Tracked, explore, explore_bounded};
 use verisync::mpmc::{self, Queue};
 
+/// A deadline far away: under loom a wait with any deadline gives up as soon as it would sleep,
+/// so what matters is only that the deadline has not passed when the operation starts.
+const LONG: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// Two producers push one tracked value each into a queue of `capacity` (a push may find it
 /// full and keep its value), while one consumer pops twice without waiting. Every value ends up
 /// exactly once in a rejection, a pop, or the queue, and is dropped once; the slot accesses
@@ -332,6 +336,181 @@ fn channel_last_receiver_drop_racing_sends_leaves_nothing_buffered() {
             drops.assert_all_dropped_once();
             assert!(tx.is_disconnected() && tx.is_empty());
             drop(tx);
+        },
+    );
+}
+
+/// Unbounded channel (segments of 3 values under loom): two values already sent, two senders
+/// race for the segment's last slot and the next segment's first; one links the new segment
+/// in while the other waits for it. Every value arrives once, the first two first, and each
+/// is dropped once. (No receiver runs meanwhile: a model where two threads wait for the same
+/// third one lets loom starve that one forever; the next model has the receiver.)
+#[test]
+fn unbounded_senders_race_across_a_segment_end() {
+    explore("unbounded_senders_race_across_a_segment_end", 20, || {
+        let drops = DropLog::new(4);
+        let (tx, rx) = mpmc::unbounded();
+        tx.send(drops.item(0)).unwrap();
+        tx.send(drops.item(1)).unwrap();
+        let senders: Vec<_> = (2..4)
+            .map(|id| {
+                let (tx, drops) = (tx.clone(), drops.clone());
+                thread::spawn(move || tx.send(drops.item(id)).ok().unwrap())
+            })
+            .collect();
+        senders.into_iter().for_each(|s| s.join().unwrap());
+        let mut ids: Vec<usize> = rx.try_iter().map(|v| v.id).collect();
+        assert_eq!(ids[..2], [0, 1], "FIFO broken");
+        ids.sort();
+        assert_eq!(ids, [0, 1, 2, 3]);
+        drop((tx, rx));
+        drops.assert_all_dropped_once();
+    });
+}
+
+/// Unbounded channel: a receiver takes values across a segment end while the sender fills the
+/// segment's last slot and links the next one: the receiver may claim a slot before its value
+/// is written, and reach the segment end before the next segment is linked. It gets every
+/// value once, in order, with each write ordered before its read.
+#[test]
+fn unbounded_receiver_crosses_a_segment_being_linked() {
+    explore(
+        "unbounded_receiver_crosses_a_segment_being_linked",
+        100,
+        || {
+            let drops = DropLog::new(4);
+            let (tx, rx) = mpmc::unbounded();
+            tx.send(drops.item(0)).unwrap();
+            tx.send(drops.item(1)).unwrap();
+            let sender = {
+                let drops = drops.clone();
+                thread::spawn(move || {
+                    tx.send(drops.item(2)).unwrap();
+                    tx.send(drops.item(3)).unwrap();
+                })
+            };
+            let receiver = thread::spawn(move || {
+                let ids: Vec<usize> = rx.try_iter().take(4).map(|v| v.id).collect();
+                (rx, ids)
+            });
+            sender.join().unwrap();
+            let (rx, mut ids) = receiver.join().unwrap();
+            ids.extend(rx.try_iter().map(|v| v.id));
+            assert_eq!(ids, [0, 1, 2, 3]);
+            drop(rx);
+            drops.assert_all_dropped_once();
+        },
+    );
+}
+
+/// Unbounded channel: a full segment (3 values under loom), taken by two receivers at once.
+/// Whoever takes the last slot frees the segment, but only after the other's read of its
+/// slot; a reader still busy must finish the reclaim itself. loom checks every read against
+/// the free (which counts as writing every cell).
+#[test]
+fn unbounded_segment_is_freed_after_every_read() {
+    explore("unbounded_segment_is_freed_after_every_read", 100, || {
+        let drops = DropLog::new(3);
+        let (tx, rx) = mpmc::unbounded();
+        for id in 0..3 {
+            tx.send(drops.item(id)).unwrap();
+        }
+        drop(tx);
+        let receivers: Vec<_> = [1, 2]
+            .map(|count| {
+                let rx = rx.clone();
+                thread::spawn(move || {
+                    let ids: Vec<usize> = rx.iter().take(count).map(|v| v.id).collect();
+                    ids
+                })
+            })
+            .into_iter()
+            .collect();
+        let mut ids: Vec<usize> = receivers
+            .into_iter()
+            .flat_map(|r| r.join().unwrap())
+            .collect();
+        ids.sort();
+        assert_eq!(ids, [0, 1, 2]);
+        assert_eq!(
+            rx.try_recv().map(|v| v.id),
+            Err(mpmc::TryRecvError::Disconnected)
+        );
+        drops.assert_all_dropped_once();
+    });
+}
+
+/// Rendezvous channel: a sender hands two values to a receiver, each side blocking until the
+/// other arrives, in either order; the values arrive in order, each write ordered before its
+/// read, and no wake-up is lost.
+#[test]
+fn rendezvous_hand_off_both_ways() {
+    explore("rendezvous_hand_off_both_ways", 100, || {
+        let drops = DropLog::new(2);
+        let (tx, rx) = mpmc::channel(0);
+        let sender = {
+            let drops = drops.clone();
+            thread::spawn(move || {
+                tx.send(drops.item(0)).unwrap();
+                tx.send(drops.item(1)).unwrap();
+            })
+        };
+        let received: Vec<usize> = rx.iter().map(|v| v.id).collect();
+        sender.join().unwrap();
+        assert_eq!(received, [0, 1]);
+        drops.assert_all_dropped_once();
+    });
+}
+
+/// Rendezvous channel: a sender blocks with a value while the only receiver either takes it
+/// or drops. The send succeeds exactly when the value was taken; otherwise the disconnection
+/// wakes the sender and the value comes back to it. Each value is dropped once.
+#[test]
+fn rendezvous_disconnect_wakes_a_waiting_sender() {
+    explore("rendezvous_disconnect_wakes_a_waiting_sender", 20, || {
+        let drops = DropLog::new(1);
+        let (tx, rx) = mpmc::channel(0);
+        let sender = {
+            let drops = drops.clone();
+            thread::spawn(move || tx.send(drops.item(0)).map_err(|err| err.0.id))
+        };
+        let taken = rx.try_recv().map(|v| v.id).ok();
+        drop(rx);
+        let sent = sender.join().unwrap();
+        match taken {
+            Some(id) => assert_eq!((id, sent), (0, Ok(()))),
+            None => assert_eq!(sent, Err(0), "the value must come back"),
+        }
+        drops.assert_all_dropped_once();
+    });
+}
+
+/// Rendezvous channel: a sender and a receiver that both give up at their deadline (under
+/// loom, as soon as they would sleep) race each other: the value is either received or handed
+/// back to its sender, never both and never neither.
+#[test]
+fn rendezvous_timeouts_racing_a_meeting_keep_the_value() {
+    explore(
+        "rendezvous_timeouts_racing_a_meeting_keep_the_value",
+        20,
+        || {
+            let drops = DropLog::new(1);
+            let (tx, rx) = mpmc::channel(0);
+            let deadline = std::time::Instant::now();
+            let sender = {
+                let drops = drops.clone();
+                thread::spawn(move || {
+                    let sent = tx.send_deadline(drops.item(0), deadline + LONG);
+                    sent.map_err(|err| err.into_inner().id)
+                })
+            };
+            let received = rx.recv_deadline(deadline + LONG).map(|v| v.id);
+            let sent = sender.join().unwrap();
+            match received {
+                Ok(id) => assert_eq!((id, sent), (0, Ok(()))),
+                Err(_) => assert_eq!(sent, Err(0), "the value was lost"),
+            }
+            drops.assert_all_dropped_once();
         },
     );
 }

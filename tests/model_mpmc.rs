@@ -6,7 +6,8 @@
 //!   every value counts its drops and must be dropped exactly once.
 //! - `channel_ops_match_the_model`: the same for the channel's operations (single, batched,
 //!   iterating, blocking ones only where they cannot block), with clones and drops of
-//!   endpoints, including dropping a whole side.
+//!   endpoints, including dropping a whole side, on a bounded channel or an unbounded one
+//!   (against an unbounded `VecDeque`).
 //!
 //!   Both draw from one operation set, its decoding from bytes and the models, in
 //!   `support/ops/mpmc.rs`, shared with the fuzz target (which mixes queue and channel
@@ -16,6 +17,8 @@
 //!   the history must be linearizable against the `VecDeque` model (checker in
 //!   `tests/support/linearizability.rs`). Each generated program runs several times, since
 //!   each run sees one interleaving.
+//! - `unbounded_histories_are_linearizable`: the same on an unbounded channel (`try_send`,
+//!   `try_recv`, `len`), prefilled with up to 40 values so that segment ends race too.
 //! - `checker_*`: the checker itself rejects a history that is not linearizable.
 //!
 //! `PROPTEST_CASES=N` overrides the case counts. Ignored under Miri (too slow there);
@@ -35,7 +38,7 @@ use std::thread;
 use linearizability::{Event, Model, Recorder, check};
 use model::{config, watchdog};
 use proptest::prelude::*;
-use verisync::mpmc::Queue;
+use verisync::mpmc::{Queue, Receiver, Sender, TrySendError, unbounded};
 
 /// Longest operation sequence of a single-thread case.
 const MAX_OPS: usize = 80;
@@ -128,12 +131,36 @@ impl Model for QueueModel {
     }
 }
 
-fn run_on(queue: &Queue<u64>, op: &Op) -> Ret {
-    match *op {
-        Op::Push(value) => Ret::Pushed(queue.push(value)),
-        Op::Pop => Ret::Popped(queue.pop()),
-        Op::ForcePush(value) => Ret::Evicted(queue.force_push(value)),
-        Op::Len => Ret::Len(queue.len()),
+/// What a history runs its operations on.
+trait UnderTest: Send + Sync + 'static {
+    fn run(&self, op: &Op) -> Ret;
+}
+
+impl UnderTest for Queue<u64> {
+    fn run(&self, op: &Op) -> Ret {
+        match *op {
+            Op::Push(value) => Ret::Pushed(self.push(value)),
+            Op::Pop => Ret::Popped(self.pop()),
+            Op::ForcePush(value) => Ret::Evicted(self.force_push(value)),
+            Op::Len => Ret::Len(self.len()),
+        }
+    }
+}
+
+/// Both ends of an unbounded channel: `Push` is `try_send`, `Pop` is `try_recv`, `Len` the
+/// receiver's `len`; it has no `ForcePush`.
+struct UnboundedChannel(Sender<u64>, Receiver<u64>);
+
+impl UnderTest for UnboundedChannel {
+    fn run(&self, op: &Op) -> Ret {
+        match *op {
+            Op::Push(value) => Ret::Pushed(self.0.try_send(value).map_err(|err| match err {
+                TrySendError::Full(back) | TrySendError::Disconnected(back) => back,
+            })),
+            Op::Pop => Ret::Popped(self.1.try_recv().ok()),
+            Op::ForcePush(_) => unreachable!("an unbounded channel has no force_push"),
+            Op::Len => Ret::Len(self.1.len()),
+        }
     }
 }
 
@@ -143,7 +170,8 @@ fn thread_program() -> impl Strategy<Value = Vec<u8>> {
     prop::collection::vec(0u8..7, 1..=7)
 }
 
-fn materialize(thread: usize, program: &[u8]) -> Vec<Op> {
+/// The operations of `program` for `thread`; `force_push`es become pushes unless `evictions`.
+fn materialize(thread: usize, program: &[u8], evictions: bool) -> Vec<Op> {
     program
         .iter()
         .enumerate()
@@ -152,16 +180,17 @@ fn materialize(thread: usize, program: &[u8]) -> Vec<Op> {
             match kind {
                 0..3 => Op::Push(value),
                 3..5 => Op::Pop,
-                5 => Op::ForcePush(value),
+                5 if evictions => Op::ForcePush(value),
+                5 => Op::Push(value),
                 _ => Op::Len,
             }
         })
         .collect()
 }
 
-/// Runs the programs on one queue, a thread each, released together; the recorded history.
-fn run_history(capacity: usize, programs: &[Vec<Op>]) -> Vec<Event<Op, Ret>> {
-    let queue = Arc::new(Queue::new(capacity));
+/// Runs the programs on `queue`, a thread each, released together; the recorded history.
+fn run_history(queue: impl UnderTest, programs: &[Vec<Op>]) -> Vec<Event<Op, Ret>> {
+    let queue = Arc::new(queue);
     let recorder = Arc::new(Recorder::new());
     let start = Arc::new(Barrier::new(programs.len()));
     let threads: Vec<_> = programs
@@ -174,7 +203,7 @@ fn run_history(capacity: usize, programs: &[Vec<Op>]) -> Vec<Event<Op, Ret>> {
                 start.wait();
                 program
                     .into_iter()
-                    .map(|op| recorder.record(thread, op, |op| run_on(&queue, op)))
+                    .map(|op| recorder.record(thread, op, |op| queue.run(op)))
                     .collect::<Vec<_>>()
             })
         })
@@ -200,7 +229,7 @@ proptest! {
         let programs: Vec<Vec<Op>> = programs
             .iter()
             .enumerate()
-            .map(|(thread, program)| materialize(thread, program))
+            .map(|(thread, program)| materialize(thread, program, true))
             .collect();
         let prefill = prefill.min(capacity);
         for _ in 0..20 {
@@ -208,8 +237,35 @@ proptest! {
             let mut programs = programs.clone();
             let warm_up: Vec<Op> = (0..prefill).map(|i| Op::Push(1000 + i as u64)).collect();
             programs[0].splice(0..0, warm_up);
-            let history = run_history(capacity, &programs);
+            let history = run_history(Queue::new(capacity), &programs);
             let initial = QueueModel { capacity, values: VecDeque::new() };
+            if let Err(report) = check(&initial, &history) {
+                return Err(TestCaseError::fail(report));
+            }
+        }
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore)]
+    fn unbounded_histories_are_linearizable(
+        programs in prop::collection::vec(thread_program(), 3),
+        prefill in 0usize..=40,
+    ) {
+        let case = (&programs, prefill);
+        let _watchdog = watchdog("unbounded_histories_are_linearizable", &case);
+        let programs: Vec<Vec<Op>> = programs
+            .iter()
+            .enumerate()
+            .map(|(thread, program)| materialize(thread, program, false))
+            .collect();
+        for _ in 0..20 {
+            // Start some runs with values in, so that segment ends (31 values) race too.
+            let mut programs = programs.clone();
+            let warm_up: Vec<Op> = (0..prefill).map(|i| Op::Push(1000 + i as u64)).collect();
+            programs[0].splice(0..0, warm_up);
+            let (tx, rx) = unbounded();
+            let history = run_history(UnboundedChannel(tx, rx), &programs);
+            let initial = QueueModel { capacity: usize::MAX, values: VecDeque::new() };
             if let Err(report) = check(&initial, &history) {
                 return Err(TestCaseError::fail(report));
             }

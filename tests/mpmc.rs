@@ -24,13 +24,22 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use verisync::mpmc::{
-    CapacityError, Queue, RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError,
-    TrySendError, channel, try_channel,
+    CapacityError, Queue, Receiver, RecvError, RecvTimeoutError, SendError, SendTimeoutError,
+    Sender, TryRecvError, TrySendError, channel, try_channel, unbounded,
 };
 
 use support::{DropLog, SETTLE, WATCHDOG, scaled, spawn_watched};
 
 fn assert_send_sync<T: Send + Sync>() {}
+
+/// Makes a channel of one flavor.
+type MakeChannel<T> = fn() -> (Sender<T>, Receiver<T>);
+
+/// The flavors that never fill up in a test that sends at most 8 values before receiving: a
+/// bounded channel of capacity 8 and an unbounded one, with their names for failure messages.
+fn roomy_flavors<T>() -> [(&'static str, MakeChannel<T>); 2] {
+    [("bounded(8)", || channel(8)), ("unbounded", unbounded)]
+}
 
 /// Retries `push` until it succeeds, yielding in between.
 fn push_retrying<T>(queue: &Queue<T>, mut value: T) {
@@ -81,21 +90,17 @@ fn assert_conserved_in_producer_order(received: &[Vec<u64>], producers: u64, per
 // ---------------------------------------------------------------------------------------------
 
 #[test]
-fn capacity_zero_is_an_error() {
+fn capacity_zero_is_an_error_for_a_queue_and_a_rendezvous_for_a_channel() {
     assert_eq!(Queue::<u8>::try_new(0).unwrap_err(), CapacityError::Zero);
-    assert_eq!(try_channel::<u8>(0).unwrap_err(), CapacityError::Zero);
+    let (tx, rx) = try_channel::<u8>(0).unwrap();
+    assert_eq!((tx.capacity(), rx.capacity()), (Some(0), Some(0)));
+    assert_eq!(channel::<u8>(0).0.capacity(), Some(0));
 }
 
 #[test]
 #[should_panic(expected = "verisync::mpmc::Queue::new: capacity must be at least 1")]
 fn capacity_zero_panics_in_new() {
     let _ = Queue::<u8>::new(0);
-}
-
-#[test]
-#[should_panic(expected = "verisync::mpmc::channel: capacity must be at least 1")]
-fn capacity_zero_panics_in_channel() {
-    let _ = channel::<u8>(0);
 }
 
 #[test]
@@ -296,8 +301,10 @@ fn debug_shows_len_and_capacity() {
     queue.push(1).unwrap();
     assert_eq!(format!("{queue:?}"), "Queue { len: 1, capacity: 2, .. }");
     let (tx, rx) = channel::<u8>(5);
-    assert_eq!(format!("{tx:?}"), "Sender { capacity: 5, .. }");
-    assert_eq!(format!("{rx:?}"), "Receiver { capacity: 5, .. }");
+    assert_eq!(format!("{tx:?}"), "Sender { capacity: Some(5), .. }");
+    assert_eq!(format!("{rx:?}"), "Receiver { capacity: Some(5), .. }");
+    let (tx, _rx) = unbounded::<u8>();
+    assert_eq!(format!("{tx:?}"), "Sender { capacity: None, .. }");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -314,7 +321,7 @@ fn try_ops_and_status() {
     assert_eq!(tx.try_send(3), Err(TrySendError::Full(3)));
     assert!(tx.is_full() && rx.is_full());
     assert_eq!((tx.len(), rx.len()), (2, 2));
-    assert_eq!((tx.capacity(), rx.capacity()), (2, 2));
+    assert_eq!((tx.capacity(), rx.capacity()), (Some(2), Some(2)));
     assert_eq!(rx.try_recv(), Ok(1));
     assert_eq!(rx.try_recv(), Ok(2));
     assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
@@ -322,57 +329,86 @@ fn try_ops_and_status() {
 
 #[test]
 fn disconnects_only_when_the_last_sender_drops_and_drains_first() {
-    let (tx, rx) = channel(4);
-    let tx2 = tx.clone();
-    tx.send(1).unwrap();
-    drop(tx);
-    assert!(!rx.is_disconnected());
-    tx2.send(2).unwrap();
-    drop(tx2);
-    assert!(rx.is_disconnected());
-    assert_eq!(rx.try_recv(), Ok(1));
-    assert_eq!(rx.recv(), Ok(2));
-    assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
-    assert_eq!(rx.recv(), Err(RecvError));
-    assert_eq!(
-        rx.recv_timeout(Duration::from_millis(1)),
-        Err(RecvTimeoutError::Disconnected)
-    );
-    let mut out = Vec::new();
-    assert_eq!(
-        rx.try_recv_many(&mut out, 4),
-        Err(TryRecvError::Disconnected)
-    );
-    assert_eq!(rx.recv_many(&mut out, 4), Err(RecvError));
+    for (flavor, make) in roomy_flavors() {
+        let (tx, rx) = make();
+        let tx2 = tx.clone();
+        tx.send(1).unwrap();
+        drop(tx);
+        assert!(!rx.is_disconnected(), "{flavor}");
+        tx2.send(2).unwrap();
+        drop(tx2);
+        assert!(rx.is_disconnected(), "{flavor}");
+        assert_eq!(rx.try_recv(), Ok(1), "{flavor}");
+        assert_eq!(rx.recv(), Ok(2), "{flavor}");
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected), "{flavor}");
+        assert_eq!(rx.recv(), Err(RecvError), "{flavor}");
+        assert_eq!(
+            rx.recv_timeout(Duration::from_millis(1)),
+            Err(RecvTimeoutError::Disconnected),
+            "{flavor}"
+        );
+        let mut out = Vec::new();
+        assert_eq!(
+            rx.try_recv_many(&mut out, 4),
+            Err(TryRecvError::Disconnected),
+            "{flavor}"
+        );
+        assert_eq!(rx.recv_many(&mut out, 4), Err(RecvError), "{flavor}");
+    }
 }
 
 #[test]
 fn disconnects_only_when_the_last_receiver_drops() {
-    let (tx, rx) = channel(4);
-    let rx2 = rx.clone();
-    drop(rx);
-    assert!(!tx.is_disconnected());
-    tx.send(1).unwrap();
-    drop(rx2);
-    assert!(tx.is_disconnected());
-    assert_eq!(tx.try_send(2), Err(TrySendError::Disconnected(2)));
-    assert_eq!(tx.send(3), Err(SendError(3)));
-    assert_eq!(
-        tx.send_timeout(4, Duration::from_millis(1)),
-        Err(SendTimeoutError::Disconnected(4))
-    );
-    assert_eq!(tx.send_many(5..8), Err(SendError(vec![5, 6, 7])));
+    for (flavor, make) in roomy_flavors() {
+        let (tx, rx) = make();
+        let rx2 = rx.clone();
+        drop(rx);
+        assert!(!tx.is_disconnected(), "{flavor}");
+        tx.send(1).unwrap();
+        drop(rx2);
+        assert!(tx.is_disconnected(), "{flavor}");
+        assert!(
+            tx.is_empty(),
+            "{flavor}: the value died with the last receiver"
+        );
+        assert_eq!(
+            tx.try_send(2),
+            Err(TrySendError::Disconnected(2)),
+            "{flavor}"
+        );
+        assert_eq!(tx.send(3), Err(SendError(3)), "{flavor}");
+        assert_eq!(
+            tx.send_timeout(4, Duration::from_millis(1)),
+            Err(SendTimeoutError::Disconnected(4)),
+            "{flavor}"
+        );
+        assert_eq!(
+            tx.send_many(5..8),
+            Err(SendError(vec![5, 6, 7])),
+            "{flavor}"
+        );
+    }
 }
 
 #[test]
 fn iterators() {
-    let (tx, rx) = channel(8);
-    tx.send_many(0..6).unwrap();
-    assert_eq!(rx.try_iter().take(2).collect::<Vec<_>>(), [0, 1]);
-    drop(tx);
-    assert_eq!((&rx).into_iter().take(2).collect::<Vec<_>>(), [2, 3]);
-    assert_eq!(rx.iter().next(), Some(4));
-    assert_eq!(rx.into_iter().collect::<Vec<_>>(), [5]);
+    for (flavor, make) in roomy_flavors() {
+        let (tx, rx) = make();
+        tx.send_many(0..6).unwrap();
+        assert_eq!(
+            rx.try_iter().take(2).collect::<Vec<_>>(),
+            [0, 1],
+            "{flavor}"
+        );
+        drop(tx);
+        assert_eq!(
+            (&rx).into_iter().take(2).collect::<Vec<_>>(),
+            [2, 3],
+            "{flavor}"
+        );
+        assert_eq!(rx.iter().next(), Some(4), "{flavor}");
+        assert_eq!(rx.into_iter().collect::<Vec<_>>(), [5], "{flavor}");
+    }
 }
 
 #[test]
@@ -469,9 +505,9 @@ fn batches_at_every_start_position() {
 
 #[test]
 fn values_are_dropped_once_in_any_drop_order() {
-    for order in 0..4 {
+    for (order, (_, make)) in (0..4).flat_map(|order| roomy_flavors().map(|f| (order, f))) {
         let log = DropLog::new(6);
-        let (tx, rx) = channel(8);
+        let (tx, rx) = make();
         let (tx2, rx2) = (tx.clone(), rx.clone());
         for id in 0..6 {
             tx.send(log.item(id)).unwrap();
@@ -503,10 +539,321 @@ fn values_handed_back_in_errors_are_dropped_once() {
 
 #[test]
 fn non_sync_payload() {
-    let (tx, rx) = channel(2);
-    tx.send(Cell::new(5)).unwrap();
-    let handle = thread::spawn(move || rx.recv().unwrap().get());
-    assert_eq!(handle.join().unwrap(), 5);
+    for (_, make) in roomy_flavors() {
+        let (tx, rx) = make();
+        tx.send(Cell::new(5)).unwrap();
+        let handle = thread::spawn(move || rx.recv().unwrap().get());
+        assert_eq!(handle.join().unwrap(), 5);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Unbounded channel, one thread
+// ---------------------------------------------------------------------------------------------
+
+/// A few segments' worth (31 values each), so every test crosses segment ends.
+const MANY: usize = scaled(200, 70);
+
+#[test]
+fn unbounded_is_fifo_across_segments_with_exact_status() {
+    let (tx, rx) = unbounded();
+    // Fill and drain in rounds of different sizes, so the cursors stop at every offset.
+    let mut next_sent = 0;
+    let mut next_received = 0;
+    for round in 1..=scaled(40, 12) {
+        for _ in 0..round {
+            assert_eq!(tx.try_send(next_sent), Ok(()));
+            next_sent += 1;
+            assert_eq!(rx.len(), next_sent - next_received);
+        }
+        assert!(!tx.is_full() && !rx.is_full());
+        assert_eq!((tx.capacity(), rx.capacity()), (None, None));
+        for _ in 0..round / 2 + 1 {
+            assert_eq!(rx.try_recv(), Ok(next_received));
+            next_received += 1;
+            assert_eq!(tx.len(), next_sent - next_received);
+        }
+    }
+    assert_eq!(
+        rx.try_iter().collect::<Vec<_>>(),
+        (next_received..next_sent).collect::<Vec<_>>()
+    );
+    assert!(rx.is_empty() && tx.is_empty());
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+}
+
+#[test]
+fn unbounded_sends_never_wait_or_fill() {
+    let (tx, rx) = unbounded();
+    for value in 0..MANY {
+        assert_eq!(tx.send_timeout(value, Duration::ZERO), Ok(()));
+    }
+    tx.send_many(MANY..2 * MANY).unwrap();
+    let mut out = Vec::new();
+    assert_eq!(rx.recv_many(&mut out, MANY + 1), Ok(MANY + 1));
+    assert_eq!(rx.try_recv_many(&mut out, usize::MAX), Ok(MANY - 1));
+    assert_eq!(out, (0..2 * MANY).collect::<Vec<_>>());
+}
+
+#[test]
+fn unbounded_values_left_are_dropped_once_wherever_the_cursors_are() {
+    for taken in [0, 1, 30, 31, 32, 62, 64] {
+        let log = DropLog::new(MANY);
+        let (tx, rx) = unbounded();
+        for id in 0..MANY {
+            tx.send(log.item(id)).unwrap();
+        }
+        for id in 0..taken {
+            assert_eq!(rx.recv().map(|item| item.id), Ok(id));
+        }
+        log.assert_alive_exactly(MANY, taken..MANY);
+        drop((tx, rx));
+        log.assert_all_dropped_once();
+    }
+}
+
+/// The system allocator, counting per thread the bytes each thread allocated minus those it
+/// freed, so that a test measures its own allocations while others run.
+struct CountingAllocator;
+
+thread_local! {
+    /// Bytes this thread allocated minus those it freed.
+    static ALLOCATED_HERE: std::cell::Cell<isize> = const { std::cell::Cell::new(0) };
+}
+
+fn allocated_here() -> isize {
+    ALLOCATED_HERE.with(std::cell::Cell::get)
+}
+
+// SAFETY: every call is forwarded to the system allocator unchanged; only a thread-local
+// counter (constant-initialized, without a destructor, so it never allocates) is added.
+unsafe impl std::alloc::GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        ALLOCATED_HERE.with(|bytes| bytes.set(bytes.get() + layout.size() as isize));
+        // SAFETY: forwarded from the caller.
+        unsafe { std::alloc::System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        ALLOCATED_HERE.with(|bytes| bytes.set(bytes.get() - layout.size() as isize));
+        // SAFETY: forwarded from the caller.
+        unsafe { std::alloc::System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
+
+#[test]
+fn unbounded_gives_memory_back_as_it_drains() {
+    // A segment holds 31 `u64`s with a state word each, plus a link: about 500 bytes.
+    const SEGMENT_BYTES: isize = 31 * 16 + 8;
+    let burst = scaled(1_000_000, 2_000);
+    let (tx, rx) = unbounded::<usize>();
+    let empty = allocated_here();
+    for round in 0..3 {
+        (0..burst).for_each(|value| tx.send(value).unwrap());
+        let full = allocated_here() - empty;
+        assert!(
+            full >= (burst / 31) as isize * SEGMENT_BYTES,
+            "round {round}: only {full} bytes for {burst} values"
+        );
+        (0..burst).for_each(|value| assert_eq!(rx.try_recv(), Ok(value)));
+        let left = allocated_here() - empty;
+        assert!(
+            left <= 2 * SEGMENT_BYTES,
+            "round {round}: {left} bytes still allocated after the drain ({full} when full)"
+        );
+    }
+}
+
+#[test]
+fn unbounded_zst_payload() {
+    let (tx, rx) = unbounded();
+    for _ in 0..MANY {
+        tx.send(()).unwrap();
+    }
+    assert_eq!(rx.len(), MANY);
+    assert_eq!(rx.try_iter().count(), MANY);
+}
+
+#[test]
+fn unbounded_panicking_drop_in_the_buffer_drops_the_rest() {
+    struct PanicOnDrop(bool, Arc<std::sync::atomic::AtomicUsize>);
+    impl Drop for PanicOnDrop {
+        fn drop(&mut self) {
+            self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            if self.0 {
+                panic!("drop panics");
+            }
+        }
+    }
+    let drops = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (tx, rx) = unbounded();
+    for index in 0..MANY {
+        tx.send(PanicOnDrop(index == 40, drops.clone())).unwrap();
+    }
+    drop(tx);
+    let outcome = panic::catch_unwind(AssertUnwindSafe(move || drop(rx)));
+    assert!(outcome.is_err(), "the panic reaches the dropper");
+    assert_eq!(drops.load(std::sync::atomic::Ordering::SeqCst), MANY);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rendezvous channel
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn rendezvous_alone_has_nobody_to_meet() {
+    let log = DropLog::new(4);
+    let (tx, rx) = channel(0);
+    assert_eq!((tx.len(), tx.is_empty(), tx.is_full()), (0, true, true));
+    assert_eq!((rx.len(), rx.is_empty(), rx.is_full()), (0, true, true));
+    let back = tx.try_send(log.item(0)).unwrap_err();
+    assert!(matches!(&back, TrySendError::Full(v) if v.id == 0));
+    drop(back);
+    assert!(matches!(rx.try_recv(), Err(TryRecvError::Empty)));
+    let timeout = Duration::from_millis(20);
+    let began = Instant::now();
+    let back = tx.send_timeout(log.item(1), timeout).unwrap_err();
+    assert!(began.elapsed() >= timeout, "timed out early");
+    assert!(matches!(&back, SendTimeoutError::Timeout(v) if v.id == 1));
+    drop(back);
+    let began = Instant::now();
+    assert!(matches!(
+        rx.recv_timeout(timeout),
+        Err(RecvTimeoutError::Timeout)
+    ));
+    assert!(began.elapsed() >= timeout, "timed out early");
+    let back = tx.send_deadline(log.item(2), Instant::now()).unwrap_err();
+    assert!(matches!(&back, SendTimeoutError::Timeout(v) if v.id == 2));
+    drop(back);
+    drop(rx);
+    let back = tx.send(log.item(3)).unwrap_err();
+    assert_eq!(back.0.id, 3);
+    drop(back);
+    log.assert_all_dropped_once();
+}
+
+#[test]
+fn concurrent_rendezvous_send_returns_only_once_the_value_is_taken() {
+    let (tx, rx) = channel(0);
+    let taken = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sender = {
+        let taken = taken.clone();
+        spawn_watched("sender", move || {
+            tx.send(7).unwrap();
+            taken.load(std::sync::atomic::Ordering::SeqCst)
+        })
+    };
+    thread::sleep(SETTLE);
+    taken.store(true, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(rx.recv(), Ok(7));
+    assert!(
+        sender.join(),
+        "the send returned before the value was taken"
+    );
+}
+
+#[test]
+fn concurrent_rendezvous_try_ops_meet_a_waiting_partner() {
+    let (tx, rx) = channel(0);
+    let receiver = {
+        let rx = rx.clone();
+        spawn_watched("receiver", move || rx.recv())
+    };
+    // The receiver may not wait yet: retry until it does.
+    let mut value = 1;
+    while let Err(TrySendError::Full(back)) = tx.try_send(value) {
+        value = back;
+        thread::yield_now();
+    }
+    assert_eq!(receiver.join(), Ok(1));
+    let sender = {
+        let tx = tx.clone();
+        spawn_watched("sender", move || tx.send(2))
+    };
+    let received = loop {
+        match rx.try_recv() {
+            Ok(value) => break value,
+            Err(TryRecvError::Empty) => thread::yield_now(),
+            Err(TryRecvError::Disconnected) => panic!("disconnected with a sender alive"),
+        }
+    };
+    assert_eq!(received, 2);
+    assert_eq!(sender.join(), Ok(()));
+}
+
+#[test]
+fn concurrent_rendezvous_disconnection_wakes_the_other_side() {
+    let (tx, rx) = channel::<u32>(0);
+    let senders: Vec<_> = (0..2)
+        .map(|value| {
+            let tx = tx.clone();
+            spawn_watched("blocked sender", move || tx.send(value))
+        })
+        .collect();
+    thread::sleep(SETTLE);
+    drop(rx);
+    for (value, sender) in (0..2).zip(senders) {
+        assert_eq!(sender.join(), Err(SendError(value)), "the value comes back");
+    }
+    let (tx, rx) = channel::<u32>(0);
+    let receivers: Vec<_> = (0..2)
+        .map(|_| {
+            let rx = rx.clone();
+            spawn_watched("blocked receiver", move || rx.recv_timeout(WATCHDOG))
+        })
+        .collect();
+    thread::sleep(SETTLE);
+    drop(tx);
+    for receiver in receivers {
+        assert_eq!(receiver.join(), Err(RecvTimeoutError::Disconnected));
+    }
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+}
+
+#[test]
+fn concurrent_rendezvous_2p2c() {
+    let per_producer = scaled(20_000, 20) as u64;
+    let received = channel_run(|| channel(0), 2, 2, per_producer, false);
+    assert_conserved_in_producer_order(&received, 2, per_producer);
+    let received = channel_run(|| channel(0), 3, 2, per_producer, true);
+    assert_conserved_in_producer_order(&received, 3, per_producer);
+}
+
+#[test]
+fn concurrent_rendezvous_timeouts_lose_and_duplicate_nothing() {
+    // Both sides give up often, so timeouts race meetings: each value is either received
+    // once or handed back to its sender once, never both, never neither.
+    let values = scaled(5_000, 30);
+    let log = DropLog::new(values);
+    let (tx, rx) = channel(0);
+    let sender = {
+        let log = log.clone();
+        spawn_watched("sender", move || {
+            let mut returned = Vec::new();
+            for id in 0..values {
+                if let Err(err) = tx.send_timeout(log.item(id), Duration::from_micros(50)) {
+                    returned.push(err.into_inner().id);
+                }
+            }
+            returned
+        })
+    };
+    let mut received = Vec::new();
+    loop {
+        match rx.recv_timeout(Duration::from_micros(50)) {
+            Ok(value) => received.push(value.id),
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    let mut all = sender.join();
+    all.extend(received);
+    all.sort_unstable();
+    assert_eq!(all, (0..values).collect::<Vec<_>>());
+    log.assert_all_dropped_once();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -583,13 +930,13 @@ fn concurrent_queue_4p4c_oversubscribed() {
 /// `producers` threads `send` tagged values, `consumers` threads `recv` until disconnected;
 /// every thread is watched for hangs. `batch` switches to `send_many` / `recv_many`.
 fn channel_run(
-    capacity: usize,
+    make: impl FnOnce() -> (Sender<u64>, Receiver<u64>),
     producers: u64,
     consumers: usize,
     per_producer: u64,
     batch: bool,
 ) -> Vec<Vec<u64>> {
-    let (tx, rx) = channel(capacity);
+    let (tx, rx) = make();
     let producer_threads: Vec<_> = (0..producers)
         .map(|producer| {
             let tx = tx.clone();
@@ -626,21 +973,21 @@ fn channel_run(
 #[test]
 fn concurrent_channel_2p2c_capacity_1() {
     let per_producer = scaled(20_000, 30) as u64;
-    let received = channel_run(1, 2, 2, per_producer, false);
+    let received = channel_run(|| channel(1), 2, 2, per_producer, false);
     assert_conserved_in_producer_order(&received, 2, per_producer);
 }
 
 #[test]
 fn concurrent_channel_2p2c_capacity_4() {
     let per_producer = scaled(50_000, 30) as u64;
-    let received = channel_run(4, 2, 2, per_producer, false);
+    let received = channel_run(|| channel(4), 2, 2, per_producer, false);
     assert_conserved_in_producer_order(&received, 2, per_producer);
 }
 
 #[test]
 fn concurrent_channel_4p4c_oversubscribed() {
     let per_producer = scaled(20_000, 10) as u64;
-    let received = channel_run(8, 4, 4, per_producer, false);
+    let received = channel_run(|| channel(8), 4, 4, per_producer, false);
     assert_conserved_in_producer_order(&received, 4, per_producer);
 }
 
@@ -648,9 +995,25 @@ fn concurrent_channel_4p4c_oversubscribed() {
 fn concurrent_channel_batches() {
     let per_producer = scaled(50_000, 40) as u64;
     for capacity in [3, 64] {
-        let received = channel_run(capacity, 3, 2, per_producer, true);
+        let received = channel_run(|| channel(capacity), 3, 2, per_producer, true);
         assert_conserved_in_producer_order(&received, 3, per_producer);
     }
+    let received = channel_run(unbounded, 3, 2, per_producer, true);
+    assert_conserved_in_producer_order(&received, 3, per_producer);
+}
+
+#[test]
+fn concurrent_unbounded_2p2c() {
+    let per_producer = scaled(50_000, 40) as u64;
+    let received = channel_run(unbounded, 2, 2, per_producer, false);
+    assert_conserved_in_producer_order(&received, 2, per_producer);
+}
+
+#[test]
+fn concurrent_unbounded_4p4c_oversubscribed() {
+    let per_producer = scaled(20_000, 10) as u64;
+    let received = channel_run(unbounded, 4, 4, per_producer, false);
+    assert_conserved_in_producer_order(&received, 4, per_producer);
 }
 
 #[test]
@@ -694,8 +1057,8 @@ fn concurrent_force_push_loses_and_duplicates_nothing() {
 
 #[test]
 fn concurrent_last_senders_drop_right_after_sending_loses_nothing() {
-    for _ in 0..scaled(200, 4) {
-        let (tx, rx) = channel(4);
+    for (_, make) in (0..scaled(200, 4)).flat_map(|_| roomy_flavors()) {
+        let (tx, rx) = make();
         let senders: Vec<_> = (0..2u64)
             .map(|producer| {
                 let tx = tx.clone();
@@ -715,9 +1078,14 @@ fn concurrent_last_senders_drop_right_after_sending_loses_nothing() {
 #[test]
 fn concurrent_sends_racing_the_last_receiver_drop_leave_nothing_buffered() {
     let per_sender = scaled(500, 8);
-    for stop_after in [0, 1, per_sender / 2] {
+    let flavors: [(&str, MakeChannel<_>); 2] =
+        [("bounded(4)", || channel(4)), ("unbounded", unbounded)];
+    for (stop_after, (_, make)) in [0, 1, per_sender / 2]
+        .into_iter()
+        .flat_map(|stop_after| flavors.map(|flavor| (stop_after, flavor)))
+    {
         let log = DropLog::new(2 * per_sender);
-        let (tx, rx) = channel(4);
+        let (tx, rx) = make();
         // Each sender hands its endpoint back, so the values are checked while the senders
         // live: the buffered ones must have died with the last receiver.
         let senders: Vec<_> = (0..2)
@@ -796,20 +1164,22 @@ fn concurrent_receiver_drop_wakes_blocked_senders() {
 
 #[test]
 fn concurrent_sender_drop_wakes_blocked_receivers() {
-    let (tx, rx) = channel::<u32>(1);
-    let blocked: Vec<_> = (0..2)
-        .map(|_| {
-            let rx = rx.clone();
-            spawn_watched("blocked receiver", move || {
-                let mut out = Vec::new();
-                (rx.recv(), rx.recv_many(&mut out, 2))
+    for (_, make) in roomy_flavors::<u32>() {
+        let (tx, rx) = make();
+        let blocked: Vec<_> = (0..2)
+            .map(|_| {
+                let rx = rx.clone();
+                spawn_watched("blocked receiver", move || {
+                    let mut out = Vec::new();
+                    (rx.recv(), rx.recv_many(&mut out, 2))
+                })
             })
-        })
-        .collect();
-    thread::sleep(SETTLE);
-    drop(tx);
-    for thread in blocked {
-        assert_eq!(thread.join(), (Err(RecvError), Err(RecvError)));
+            .collect();
+        thread::sleep(SETTLE);
+        drop(tx);
+        for thread in blocked {
+            assert_eq!(thread.join(), (Err(RecvError), Err(RecvError)));
+        }
     }
 }
 

@@ -10,7 +10,7 @@
 
 use std::panic::{RefUnwindSafe, UnwindSafe};
 
-use verisync::{bounded_log, error, error_collector, fanout, mpmc, semaphore, spsc};
+use verisync::{bounded_log, error, error_collector, fanout, mpmc, mpsc, semaphore, spsc};
 
 /// A payload that is neither `UnwindSafe` nor `RefUnwindSafe` (a closure with unique access to
 /// some state), so the bounds below cannot come from the payload's own.
@@ -34,6 +34,10 @@ fn every_public_type_is_unwind_safe() {
     unwind_safe::<mpmc::Iter<'static, Fragile>>();
     unwind_safe::<mpmc::TryIter<'static, Fragile>>();
     unwind_safe::<mpmc::IntoIter<Fragile>>();
+
+    unwind_safe::<mpsc::Sender<Fragile>>();
+    unwind_safe::<mpsc::SyncSender<Fragile>>();
+    unwind_safe::<mpsc::Receiver<Fragile>>();
 
     unwind_safe::<bounded_log::BoundedLog<Fragile>>();
     // Plain data, like `Vec<T>`: unwind-safe when its items are.
@@ -84,8 +88,11 @@ fn endpoints_print_their_counts_for_any_payload() {
     drop(chunk);
     assert_eq!(format!("{:?}", rx.read_chunk(4)), "ReadChunk { len: 1 }");
     let (tx, rx) = mpmc::channel::<NotDebug>(2);
-    assert_eq!(format!("{tx:?}"), "Sender { capacity: 2, .. }");
-    assert_eq!(format!("{rx:?}"), "Receiver { capacity: 2, .. }");
+    assert_eq!(format!("{tx:?}"), "Sender { capacity: Some(2), .. }");
+    assert_eq!(format!("{rx:?}"), "Receiver { capacity: Some(2), .. }");
+    let (tx, rx) = mpmc::unbounded::<NotDebug>();
+    assert_eq!(format!("{tx:?}"), "Sender { capacity: None, .. }");
+    assert_eq!(format!("{rx:?}"), "Receiver { capacity: None, .. }");
     let queue = mpmc::Queue::<NotDebug>::new(3);
     assert!(queue.push(NotDebug).is_ok());
     assert_eq!(format!("{queue:?}"), "Queue { len: 1, capacity: 3, .. }");
@@ -99,4 +106,17 @@ fn a_send_compiles_and_runs_inside_catch_unwind() {
     let (tx, rx) = spsc::channel(1);
     assert_eq!(std::panic::catch_unwind(|| tx.send(1)).ok(), Some(Ok(())));
     assert_eq!(std::panic::catch_unwind(|| rx.recv()).ok(), Some(Ok(1)));
+}
+
+fn send_and_sync<T: Send + Sync>() {}
+
+/// `verisync::mpsc`'s endpoints are `Send` and `Sync` whenever std's are (`T: Send`), so that
+/// they fit wherever std's fit.
+#[test]
+fn mpsc_endpoints_are_send_and_sync_as_std_senders_are() {
+    send_and_sync::<std::sync::mpsc::Sender<std::cell::Cell<u8>>>();
+    send_and_sync::<std::sync::mpsc::SyncSender<std::cell::Cell<u8>>>();
+    send_and_sync::<mpsc::Sender<std::cell::Cell<u8>>>();
+    send_and_sync::<mpsc::SyncSender<std::cell::Cell<u8>>>();
+    send_and_sync::<mpsc::Receiver<std::cell::Cell<u8>>>();
 }

@@ -1,5 +1,5 @@
-//! shuttle schedules of the MPMC queue and channel with four threads: two producers and two
-//! consumers, blocking and batch operations, endpoints dropped at random points, `force_push`
+//! shuttle schedules of the MPMC queue and the rendezvous, bounded and unbounded channels with
+//! four threads: two producers and two consumers, blocking and batch operations, endpoints dropped at random points, `force_push`
 //! racing `pop`, and a drop-counting payload.
 //!
 //! shuttle controls every thread switch (random and PCT schedulers) and reports a deadlock
@@ -47,7 +47,9 @@ fn assert_producer_order(lists: &[Vec<usize>], context: &str) {
     }
 }
 
-/// One execution of the channel: two producers send with `send` or `send_many` and drop,
+/// One execution of the channel, rendezvous, bounded (capacity 1 to 3) or unbounded (segments
+/// of 3 values under shuttle, so that 12 values link and free several): two producers send with `send` or
+/// `send_many` and drop,
 /// possibly early; two consumers take with `recv` or `recv_many` until `Disconnected`, one of
 /// them possibly leaving early.
 ///
@@ -57,9 +59,14 @@ fn assert_producer_order(lists: &[Vec<usize>], context: &str) {
 /// accepted was received (the drain); every value was dropped exactly once.
 fn channel_with_endpoint_drops() {
     let mut rng = thread_rng();
-    let capacity = rng.gen_range(1..=3);
+    // Rendezvous (0), bounded at 1..=3, or unbounded (4), whose segments hold 3 values under
+    // shuttle.
+    let capacity = rng.gen_range(0..=4);
     let drops = counters();
-    let (tx, rx) = mpmc::channel::<Tracked>(capacity);
+    let (tx, rx) = match capacity {
+        4 => mpmc::unbounded::<Tracked>(),
+        capacity => mpmc::channel::<Tracked>(capacity),
+    };
     let producers: Vec<_> = (0..2)
         .map(|producer| {
             let tx = tx.clone();
@@ -126,7 +133,9 @@ fn channel_with_endpoint_drops() {
     let outcomes: Vec<_> = producers.into_iter().map(|p| p.join().unwrap()).collect();
     let consumed: Vec<_> = consumers.into_iter().map(|c| c.join().unwrap()).collect();
 
-    let context = format!("capacity {capacity}, producers {outcomes:?}, consumers {consumed:?}");
+    let context = format!(
+        "capacity {capacity} (4: unbounded), producers {outcomes:?}, consumers {consumed:?}"
+    );
     let lists: Vec<Vec<usize>> = consumed.iter().map(|(list, _)| list.clone()).collect();
     assert_producer_order(&lists, &context);
     let mut received: Vec<usize> = lists.concat();

@@ -1,5 +1,5 @@
-//! MPMC workloads: verisync's `mpmc` channel and queue against their peers, `u64` payloads,
-//! capacity 1024.
+//! MPMC workloads: verisync's `mpmc` channels and queue against their peers, `u64` payloads,
+//! capacity 1024 where bounded.
 //!
 //! Four workloads, each a list of [`Case`]s:
 //! - `mpmc_2p2c`, `mpmc_4p4c`: `P` producer threads send `0..items` between them (one equal
@@ -12,6 +12,16 @@
 //!   `push`/`pop` with [`retry`] (crossbeam's `Backoff`: spin, then yield).
 //! - `mpmc_2p1c`: the same with two producers and one consumer, so that std's `sync_channel`,
 //!   whose receiver cannot be cloned, takes part.
+//! - `unbounded_1p1c`, `unbounded_2p2c`, `unbounded_4p4c`: the same through unbounded
+//!   channels (verisync's `mpmc::unbounded`, crossbeam-channel's, kanal's and flume's
+//!   `unbounded`), so sends never wait; the baseline is std's `channel()` for 1p1c (its receiver
+//!   cannot be cloned) and an unbounded `Mutex<VecDeque>` with a `Condvar` otherwise.
+//! - `rendezvous_pingpong`: two threads bounce each value over two rendezvous channels
+//!   (capacity 0: a send completes only when the other thread takes the value); `items` round
+//!   trips. verisync's `mpmc::channel(0)`, crossbeam-channel's and flume's `bounded(0)`,
+//!   kanal's `bounded(0)`, std's `sync_channel(0)` (the baseline).
+//! - `rendezvous_2p2c`: the 2p2c workload through one rendezvous channel; std's receiver,
+//!   which cannot be cloned, is shared behind a `Mutex`, as std code shares it.
 //! - `mpmc_floor`: one thread, no contention: fill the queue (1024 pushes), drain it (1024
 //!   pops), repeat; `items` is rounded down to whole rounds. The per-operation cost floor.
 //!
@@ -35,12 +45,12 @@ use crate::common::{
 pub const BATCH: usize = 256;
 
 /// Moves `items` values from `$producers` threads to `$consumers` threads through the blocking
-/// channel that `$new(CAPACITY)` builds: `send` on the producers, `recv` on the consumers, each
-/// on its own clone of the endpoint. A macro, not a function: the peers share the method names
-/// but no trait.
+/// channel that `$make` builds: `send` on the producers, `recv` on the consumers, each on its
+/// own clone of the endpoint. A macro, not a function: the peers share the method names but no
+/// trait.
 macro_rules! blocking_group {
-    ($items:expr, $producers:expr, $consumers:expr, $new:path) => {{
-        let (tx, rx) = $new(CAPACITY);
+    ($items:expr, $producers:expr, $consumers:expr, $make:expr) => {{
+        let (tx, rx) = $make;
         let producers = (0..$producers)
             .map(|_| {
                 let tx = tx.clone();
@@ -100,7 +110,7 @@ macro_rules! group_cases {
     ($producers:expr, $consumers:expr) => {
         vec![
             case("verisync send/recv", |n| {
-                blocking_group!(n, $producers, $consumers, verisync::mpmc::channel)
+                blocking_group!(n, $producers, $consumers, verisync::mpmc::channel(CAPACITY))
             }),
             case("verisync send_many/recv_many", |n| {
                 group_verisync_batches(n, $producers, $consumers)
@@ -109,26 +119,82 @@ macro_rules! group_cases {
                 retrying_group!(n, $producers, $consumers, verisync::mpmc::Queue::new)
             }),
             case("crossbeam-channel", |n| {
-                blocking_group!(n, $producers, $consumers, crossbeam_channel::bounded)
+                blocking_group!(
+                    n,
+                    $producers,
+                    $consumers,
+                    crossbeam_channel::bounded(CAPACITY)
+                )
             }),
             case("kanal", |n| {
-                blocking_group!(n, $producers, $consumers, kanal::bounded)
+                blocking_group!(n, $producers, $consumers, kanal::bounded(CAPACITY))
             }),
             case("flume", |n| {
-                blocking_group!(n, $producers, $consumers, flume::bounded)
+                blocking_group!(n, $producers, $consumers, flume::bounded(CAPACITY))
             }),
             case("crossbeam ArrayQueue", |n| {
                 retrying_group!(n, $producers, $consumers, crossbeam_queue::ArrayQueue::new)
             }),
             case(LOCKED, |n| {
-                blocking_group!(n, $producers, $consumers, LockedChannel::bounded)
+                blocking_group!(n, $producers, $consumers, LockedChannel::bounded(CAPACITY))
             }),
         ]
     };
 }
 
+/// The cases of the unbounded workloads, for `$producers` producers and `$consumers`
+/// consumers.
+macro_rules! unbounded_cases {
+    ($producers:expr, $consumers:expr) => {
+        vec![
+            case("verisync unbounded", |n| {
+                blocking_group!(n, $producers, $consumers, verisync::mpmc::unbounded())
+            }),
+            case("crossbeam-channel", |n| {
+                blocking_group!(n, $producers, $consumers, crossbeam_channel::unbounded())
+            }),
+            case("kanal", |n| {
+                blocking_group!(n, $producers, $consumers, kanal::unbounded())
+            }),
+            case("flume", |n| {
+                blocking_group!(n, $producers, $consumers, flume::unbounded())
+            }),
+            case(LOCKED, |n| {
+                blocking_group!(n, $producers, $consumers, LockedChannel::unbounded())
+            }),
+        ]
+    };
+}
+
+/// Bounces `$items` values between this thread and an echo thread over two channels that
+/// `$make` builds; the time of the round trips, seen from this thread.
+macro_rules! pingpong {
+    ($items:expr, $make:expr) => {{
+        let (to_echo, echo_in) = $make;
+        let (echo_out, from_echo) = $make;
+        let echo = std::thread::spawn(move || {
+            for _ in 0..$items {
+                let value = echo_in.recv().expect("pinger gone");
+                echo_out.send(value).expect("pinger gone");
+            }
+        });
+        let began = std::time::Instant::now();
+        for value in 0..$items {
+            to_echo.send(value).expect("echo gone");
+            assert_eq!(from_echo.recv().expect("echo gone"), value);
+        }
+        let elapsed = began.elapsed();
+        echo.join().expect("the echo thread panicked");
+        elapsed
+    }};
+}
+
 /// Row label of [`LockedChannel`].
 const LOCKED: &str = "Mutex<VecDeque>+Condvar";
+/// Row label of `std::sync::mpsc::sync_channel(0)`.
+const STD_RENDEZVOUS: &str = "std sync_channel(0)";
+/// Row label of `std::sync::mpsc::channel`.
+const STD_UNBOUNDED: &str = "std channel";
 /// Row label of `std::sync::mpsc::sync_channel`.
 const STD: &str = "std sync_channel";
 
@@ -136,6 +202,8 @@ const STD: &str = "std sync_channel";
 pub fn workloads() -> Vec<Workload> {
     let mut two_to_one = group_cases!(2, 1);
     two_to_one.push(case(STD, group_std_2p1c));
+    let mut unbounded_one_to_one = unbounded_cases!(1, 1);
+    unbounded_one_to_one.push(case(STD_UNBOUNDED, group_std_unbounded_1p1c));
     vec![
         Workload {
             id: "mpmc_2p2c",
@@ -154,6 +222,58 @@ pub fn workloads() -> Vec<Workload> {
             baseline: STD,
             items: 1 << 20,
             cases: two_to_one,
+        },
+        Workload {
+            id: "unbounded_1p1c",
+            baseline: STD_UNBOUNDED,
+            items: 1 << 20,
+            cases: unbounded_one_to_one,
+        },
+        Workload {
+            id: "unbounded_2p2c",
+            baseline: LOCKED,
+            items: 1 << 20,
+            cases: unbounded_cases!(2, 2),
+        },
+        Workload {
+            id: "unbounded_4p4c",
+            baseline: LOCKED,
+            items: 1 << 20,
+            cases: unbounded_cases!(4, 4),
+        },
+        Workload {
+            id: "rendezvous_pingpong",
+            baseline: STD_RENDEZVOUS,
+            items: 1 << 14,
+            cases: vec![
+                case("verisync channel(0)", |n| {
+                    pingpong!(n, verisync::mpmc::channel::<u64>(0))
+                }),
+                case("crossbeam-channel", |n| {
+                    pingpong!(n, crossbeam_channel::bounded::<u64>(0))
+                }),
+                case("kanal", |n| pingpong!(n, kanal::bounded::<u64>(0))),
+                case("flume", |n| pingpong!(n, flume::bounded::<u64>(0))),
+                case(STD_RENDEZVOUS, |n| {
+                    pingpong!(n, std::sync::mpsc::sync_channel::<u64>(0))
+                }),
+            ],
+        },
+        Workload {
+            id: "rendezvous_2p2c",
+            baseline: STD_RENDEZVOUS,
+            items: 1 << 15,
+            cases: vec![
+                case("verisync channel(0)", |n| {
+                    blocking_group!(n, 2, 2, verisync::mpmc::channel(0))
+                }),
+                case("crossbeam-channel", |n| {
+                    blocking_group!(n, 2, 2, crossbeam_channel::bounded(0))
+                }),
+                case("kanal", |n| blocking_group!(n, 2, 2, kanal::bounded(0))),
+                case("flume", |n| blocking_group!(n, 2, 2, flume::bounded(0))),
+                case(STD_RENDEZVOUS, group_std_rendezvous_2p2c),
+            ],
         },
         Workload {
             id: "mpmc_floor",
@@ -218,6 +338,21 @@ impl LockedChannel {
                 sleeping_receivers: 0,
             }),
             capacity,
+            not_full: Condvar::new(),
+            not_empty: Condvar::new(),
+        });
+        (channel.clone(), channel)
+    }
+
+    /// Both ends of a channel without a bound.
+    fn unbounded() -> (Arc<Self>, Arc<Self>) {
+        let channel = Arc::new(LockedChannel {
+            state: Mutex::new(LockedState {
+                queue: VecDeque::new(),
+                sleeping_senders: 0,
+                sleeping_receivers: 0,
+            }),
+            capacity: usize::MAX,
             not_full: Condvar::new(),
             not_empty: Condvar::new(),
         });
@@ -301,9 +436,41 @@ fn group_verisync_batches(items: u64, producers: usize, consumers: usize) -> Dur
     run_group(items, producers, consumers)
 }
 
+/// Moves `items` values from `$producers` threads to the one receiver of the std channel that
+/// `$make` builds (its receiver cannot be cloned).
+macro_rules! std_group {
+    ($items:expr, $producers:expr, $make:expr) => {{
+        let (tx, rx) = $make;
+        let producers = (0..$producers)
+            .map(|_| {
+                let tx = tx.clone();
+                move |values: Range<u64>| {
+                    for value in values {
+                        tx.send(value).expect("receiver gone");
+                    }
+                }
+            })
+            .collect();
+        drop(tx);
+        let consumer = move |quota: u64| {
+            (0..quota).fold(0u64, |sum, _| {
+                sum.wrapping_add(rx.recv().expect("senders gone"))
+            })
+        };
+        run_group($items, producers, vec![consumer])
+    }};
+}
+
 /// std's `sync_channel` with two producers and its one receiver.
 fn group_std_2p1c(items: u64) -> Duration {
-    let (tx, rx) = std::sync::mpsc::sync_channel::<u64>(CAPACITY);
+    std_group!(items, 2, std::sync::mpsc::sync_channel::<u64>(CAPACITY))
+}
+
+/// std's `sync_channel(0)` with two producers and two consumers sharing its receiver behind a
+/// `Mutex` (std's receiver cannot be cloned).
+fn group_std_rendezvous_2p2c(items: u64) -> Duration {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<u64>(0);
+    let rx = Arc::new(Mutex::new(rx));
     let producers = (0..2)
         .map(|_| {
             let tx = tx.clone();
@@ -315,12 +482,23 @@ fn group_std_2p1c(items: u64) -> Duration {
         })
         .collect();
     drop(tx);
-    let consumer = move |quota: u64| {
-        (0..quota).fold(0u64, |sum, _| {
-            sum.wrapping_add(rx.recv().expect("senders gone"))
+    let consumers = (0..2)
+        .map(|_| {
+            let rx = rx.clone();
+            move |quota: u64| {
+                (0..quota).fold(0u64, |sum, _| {
+                    let value = rx.lock().expect("poisoned").recv();
+                    sum.wrapping_add(value.expect("senders gone"))
+                })
+            }
         })
-    };
-    run_group(items, producers, vec![consumer])
+        .collect();
+    run_group(items, producers, consumers)
+}
+
+/// std's unbounded `channel` with one producer and its one receiver.
+fn group_std_unbounded_1p1c(items: u64) -> Duration {
+    std_group!(items, 1, std::sync::mpsc::channel::<u64>())
 }
 
 // ---------------------------------------------------------------------------------------------

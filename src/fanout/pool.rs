@@ -191,6 +191,11 @@ impl Pool {
         if threads == 0 {
             return Err(PoolError::NoThreads);
         }
+        // A job queue holds at least one job: a rendezvous queue would make every spawn wait
+        // for an idle worker, and the owner's own helping (which takes queued jobs) impossible.
+        if capacity == 0 {
+            return Err(PoolError::Queue(CapacityError::Zero));
+        }
         let (jobs, queue) =
             mpmc::try_channel::<Box<dyn Job>>(capacity).map_err(PoolError::Queue)?;
         let mut pool = Self {
@@ -464,7 +469,8 @@ impl Pool {
     /// assert_eq!(verisync::fanout::Pool::try_new(2, 10).unwrap().capacity(), 10);
     /// ```
     pub fn capacity(&self) -> usize {
-        self.intake().capacity()
+        let bound = self.intake().capacity();
+        bound.expect("a pool's job queue is a bounded channel")
     }
 
     /// The number of detached tasks that panicked so far.

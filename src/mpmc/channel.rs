@@ -8,7 +8,10 @@ use std::time::{Duration, Instant};
 
 use crossbeam_utils::CachePadded;
 
+use super::flavor::Flavor;
+use super::list::List;
 use super::queue::{OnBusy, Queue};
+use super::zero::Rendezvous;
 use crate::error::{
     CapacityError, RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError,
     TrySendError,
@@ -27,11 +30,12 @@ impl<T> RefUnwindSafe for Receiver<T> {}
 const SEND_BATCH: usize = 64;
 
 /// Creates a channel that holds up to `capacity` values, with one sender and one receiver to
-/// clone as needed.
+/// clone as needed. Capacity 0 makes a rendezvous channel: no buffer; a send completes only
+/// when a receiver takes its value, and waits for one until then.
 ///
 /// # Panics
-/// If `capacity` is 0 or the buffer would exceed `isize::MAX` bytes; [`try_channel`] returns
-/// these as errors instead.
+/// If the buffer would exceed `isize::MAX` bytes; [`try_channel`] returns that as an error
+/// instead.
 ///
 /// # Examples
 /// ```
@@ -57,18 +61,48 @@ pub fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
     }
 }
 
-/// Creates a channel that holds up to `capacity` values, or says why it cannot.
+/// Creates a channel that holds up to `capacity` values (0: a rendezvous channel, as for
+/// [`channel`]), or says why it cannot.
 ///
 /// # Examples
 /// ```
 /// use verisync::mpmc::{try_channel, CapacityError};
 ///
 /// assert!(try_channel::<u8>(5).is_ok());
-/// assert_eq!(try_channel::<u8>(0).unwrap_err(), CapacityError::Zero);
+/// assert!(try_channel::<u8>(0).is_ok()); // rendezvous
+/// let too_large = try_channel::<[u8; 1024]>(usize::MAX / 2).unwrap_err();
+/// assert!(matches!(too_large, CapacityError::TooLarge { .. }));
 /// ```
 pub fn try_channel<T>(capacity: usize) -> Result<(Sender<T>, Receiver<T>), CapacityError> {
+    if capacity == 0 {
+        return Ok(endpoints(Flavor::Rendezvous(Rendezvous::new())));
+    }
+    Ok(endpoints(Flavor::Bounded(Queue::try_new(capacity)?)))
+}
+
+/// Creates a channel without a bound, with one sender and one receiver to clone as needed:
+/// sends never wait, and the memory of values taken is given back as receivers go (a segment
+/// of 31 values at a time).
+///
+/// # Examples
+/// ```
+/// let (tx, rx) = verisync::mpmc::unbounded();
+/// for i in 0..1000 {
+///     tx.send(i).unwrap(); // never blocks
+/// }
+/// assert_eq!(tx.capacity(), None);
+/// assert_eq!(rx.len(), 1000);
+/// drop(tx);
+/// assert_eq!(rx.iter().sum::<i32>(), 999 * 1000 / 2);
+/// ```
+pub fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
+    endpoints(Flavor::Unbounded(List::new()))
+}
+
+/// The first sender and receiver of a channel of `flavor`.
+fn endpoints<T>(flavor: Flavor<T>) -> (Sender<T>, Receiver<T>) {
     let shared = Arc::new(Shared {
-        queue: Queue::try_new(capacity)?,
+        flavor,
         senders: AtomicUsize::new(1),
         receivers: AtomicUsize::new(1),
         receiver_waits: CachePadded::new(WaitQueue::new()),
@@ -77,19 +111,19 @@ pub fn try_channel<T>(capacity: usize) -> Result<(Sender<T>, Receiver<T>), Capac
     let sender = Sender {
         shared: shared.clone(),
     };
-    Ok((sender, Receiver { shared }))
+    (sender, Receiver { shared })
 }
 
 /// What the endpoints of a channel share; the buffered values go with it.
 struct Shared<T> {
-    queue: Queue<T>,
-    /// Live senders; 0 means the receivers see `Disconnected` once the queue is drained.
+    flavor: Flavor<T>,
+    /// Live senders; 0 means the receivers see `Disconnected` once the buffer is drained.
     senders: AtomicUsize,
     /// Live receivers; 0 means sends fail.
     receivers: AtomicUsize,
-    /// Where receivers blocked on an empty queue sleep; senders notify them.
+    /// Where receivers blocked on an empty buffer sleep; senders notify them.
     receiver_waits: CachePadded<WaitQueue>,
-    /// Where senders blocked on a full queue sleep; receivers notify them.
+    /// Where senders blocked on a full buffer sleep; receivers notify them.
     sender_waits: CachePadded<WaitQueue>,
 }
 
@@ -108,7 +142,7 @@ impl<T> Shared<T> {
     fn pushed(&self) {
         self.receiver_waits.notify_all();
         if !cfg!(verisync_mutant = "mpmc_keeps_abandoned") && self.receivers_gone() {
-            self.queue.drop_all();
+            self.flavor.drop_all();
         }
     }
 
@@ -120,7 +154,7 @@ impl<T> Shared<T> {
 }
 
 /// The buffer's status methods that [`Sender`] and [`Receiver`] share, both reading the one
-/// queue; `$endpoint` (`"tx"` or `"rx"`) names the endpoint the doc examples call them on.
+/// buffer; `$endpoint` (`"tx"` or `"rx"`) names the endpoint the doc examples call them on.
 macro_rules! buffer_status_methods {
     ($endpoint:literal) => {
         /// The number of values buffered right now (other threads may change it at any moment).
@@ -132,7 +166,7 @@ macro_rules! buffer_status_methods {
         #[doc = concat!("assert_eq!(", $endpoint, ".len(), 1);")]
         /// ```
         pub fn len(&self) -> usize {
-            self.shared.queue.len()
+            self.shared.flavor.len()
         }
 
         /// Whether nothing is buffered right now.
@@ -143,10 +177,10 @@ macro_rules! buffer_status_methods {
         #[doc = concat!("assert!(", $endpoint, ".is_empty());")]
         /// ```
         pub fn is_empty(&self) -> bool {
-            self.shared.queue.is_empty()
+            self.shared.flavor.len() == 0
         }
 
-        /// Whether the buffer is full right now.
+        /// Whether the buffer is full right now; never for an [`unbounded`] channel.
         ///
         /// # Examples
         /// ```
@@ -155,18 +189,20 @@ macro_rules! buffer_status_methods {
         #[doc = concat!("assert!(", $endpoint, ".is_full());")]
         /// ```
         pub fn is_full(&self) -> bool {
-            self.shared.queue.is_full()
+            self.shared.flavor.is_full()
         }
 
-        /// The number of values the buffer can hold.
+        /// The number of values the buffer can hold; `None` for an [`unbounded`] channel.
         ///
         /// # Examples
         /// ```
         /// let (tx, rx) = verisync::mpmc::channel::<u8>(10);
-        #[doc = concat!("assert_eq!(", $endpoint, ".capacity(), 10);")]
+        #[doc = concat!("assert_eq!(", $endpoint, ".capacity(), Some(10));")]
+        /// let (tx, rx) = verisync::mpmc::unbounded::<u8>();
+        #[doc = concat!("assert_eq!(", $endpoint, ".capacity(), None);")]
         /// ```
-        pub fn capacity(&self) -> usize {
-            self.shared.queue.capacity()
+        pub fn capacity(&self) -> Option<usize> {
+            self.shared.flavor.capacity()
         }
     };
 }
@@ -206,14 +242,13 @@ impl<T> Sender<T> {
         self.send_now(value, OnBusy::Wait)
     }
 
+    #[inline(always)]
     fn send_now(&self, value: T, on_busy: OnBusy) -> Result<(), TrySendError<T>> {
         if self.shared.receivers_gone() {
             return Err(TrySendError::Disconnected(value));
         }
-        let queue = &self.shared.queue;
-        queue
-            .push_with(value, on_busy)
-            .map_err(TrySendError::Full)?;
+        let flavor = &self.shared.flavor;
+        flavor.push(value, on_busy).map_err(TrySendError::Full)?;
         self.shared.pushed();
         Ok(())
     }
@@ -280,6 +315,12 @@ impl<T> Sender<T> {
     }
 
     fn send_until(&self, value: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
+        if let Flavor::Rendezvous(zero) = &self.shared.flavor {
+            if self.shared.receivers_gone() {
+                return Err(SendTimeoutError::Disconnected(value));
+            }
+            return zero.send(value, deadline);
+        }
         let waits = &self.shared.sender_waits;
         crate::channel::send_until(waits, value, deadline, |value| {
             self.send_now(value, OnBusy::GiveUp)
@@ -306,6 +347,15 @@ impl<T> Sender<T> {
     /// ```
     pub fn send_many<I: IntoIterator<Item = T>>(&self, values: I) -> Result<(), SendError<Vec<T>>> {
         let mut values = values.into_iter();
+        if let Flavor::Rendezvous(_) = self.shared.flavor {
+            // One meeting per value: nothing to batch without a buffer.
+            while let Some(value) = values.next() {
+                if let Err(SendError(value)) = self.send(value) {
+                    return Err(SendError(std::iter::once(value).chain(values).collect()));
+                }
+            }
+            return Ok(());
+        }
         let mut batch = VecDeque::new();
         loop {
             if batch.is_empty() {
@@ -334,7 +384,7 @@ impl<T> Sender<T> {
         if self.shared.receivers_gone() {
             return Some(Err(()));
         }
-        if self.shared.queue.push_many(batch, OnBusy::GiveUp) == 0 {
+        if self.shared.flavor.push_many(batch, OnBusy::GiveUp) == 0 {
             return None;
         }
         self.shared.pushed();
@@ -376,6 +426,9 @@ impl<T> Drop for Sender<T> {
             && !cfg!(verisync_mutant = "mpmc_disconnect_no_wake")
         {
             self.shared.receiver_waits.notify_all();
+            if let Flavor::Rendezvous(zero) = &self.shared.flavor {
+                zero.disconnect();
+            }
         }
     }
 }
@@ -425,13 +478,9 @@ impl<T> Receiver<T> {
         self.recv_now(OnBusy::Wait)
     }
 
+    #[inline(always)]
     fn recv_now(&self, on_busy: OnBusy) -> Result<T, TryRecvError> {
-        let mut value = None;
-        self.try_recv_with(|queue| {
-            value = queue.pop_with(on_busy);
-            value.is_some()
-        })?;
-        Ok(value.expect("try_recv_with succeeds only after a pop returned a value"))
+        self.try_recv_with(|flavor| flavor.pop(on_busy))
     }
 
     /// Takes the oldest value, waiting for one if the buffer is empty (spins briefly, then
@@ -494,6 +543,9 @@ impl<T> Receiver<T> {
     }
 
     fn recv_until(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+        if let Flavor::Rendezvous(zero) = &self.shared.flavor {
+            return zero.recv(deadline);
+        }
         let waits = &self.shared.receiver_waits;
         crate::channel::recv_until(waits, deadline, || self.recv_now(OnBusy::GiveUp))
     }
@@ -518,6 +570,13 @@ impl<T> Receiver<T> {
     /// assert!(rx.recv_many(&mut out, 10).is_err());
     /// ```
     pub fn recv_many(&self, out: &mut Vec<T>, max: usize) -> Result<usize, RecvError> {
+        if let Flavor::Rendezvous(_) = self.shared.flavor
+            && max > 0
+        {
+            // Wait for one sender, then take the values of those already waiting.
+            out.push(self.recv()?);
+            return Ok(1 + self.shared.flavor.pop_many(out, max - 1, OnBusy::GiveUp));
+        }
         let waits = &self.shared.receiver_waits;
         crate::channel::recv_until(waits, None, || self.recv_many_now(out, max, OnBusy::GiveUp))
             .map_err(|_| RecvError)
@@ -554,32 +613,52 @@ impl<T> Receiver<T> {
         if max == 0 {
             return Ok(0);
         }
-        let mut taken = 0;
-        self.try_recv_with(|queue| {
-            taken = queue.pop_many(out, max, on_busy);
-            taken > 0
-        })?;
+        self.try_recv_with(|flavor| {
+            let taken = flavor.pop_many(out, max, on_busy);
+            (taken > 0).then_some(taken)
+        })
+    }
+
+    /// Runs `take` (which returns what it took, if anything), draining what senders pushed
+    /// before they all dropped, and wakes blocked senders after a take.
+    #[inline(always)]
+    fn try_recv_with<R>(
+        &self,
+        mut take: impl FnMut(&Flavor<T>) -> Option<R>,
+    ) -> Result<R, TryRecvError> {
+        let shared = &*self.shared;
+        let taken = match take(&shared.flavor) {
+            Some(taken) => taken,
+            None => self.after_empty(take)?,
+        };
+        // Only a bounded buffer makes senders wait for room: the other flavors' senders never
+        // sleep in `sender_waits`.
+        if let Flavor::Bounded(_) = shared.flavor
+            && !cfg!(verisync_mutant = "mpmc_recv_no_wake")
+        {
+            shared.sender_waits.notify_all();
+        }
         Ok(taken)
     }
 
-    /// Runs `take` (which reports whether it took anything), draining what senders pushed
-    /// before they all dropped, and wakes blocked senders after a take.
-    fn try_recv_with(&self, mut take: impl FnMut(&Queue<T>) -> bool) -> Result<(), TryRecvError> {
+    /// After `take` found nothing: `Empty` while a sender lives; else one more `take`, for
+    /// what the last senders sent just before they dropped, and `Disconnected` if that finds
+    /// nothing either.
+    #[cold]
+    fn after_empty<R>(
+        &self,
+        mut take: impl FnMut(&Flavor<T>) -> Option<R>,
+    ) -> Result<R, TryRecvError> {
         let shared = &*self.shared;
-        if !take(&shared.queue) {
-            if !shared.senders_gone() {
-                return Err(TryRecvError::Empty);
-            }
-            // The last senders may have pushed just before dropping: the Acquire in
-            // `senders_gone` makes those values visible to this second look.
-            if cfg!(verisync_mutant = "mpmc_disconnect_no_drain") || !take(&shared.queue) {
-                return Err(TryRecvError::Disconnected);
-            }
+        if !shared.senders_gone() {
+            return Err(TryRecvError::Empty);
         }
-        if !cfg!(verisync_mutant = "mpmc_recv_no_wake") {
-            shared.sender_waits.notify_all();
+        // The Acquire in `senders_gone` makes the values the last senders pushed visible to
+        // this second look.
+        if cfg!(verisync_mutant = "mpmc_disconnect_no_drain") {
+            return Err(TryRecvError::Disconnected);
         }
-        Ok(())
+        take(&shared.flavor).ok_or(TryRecvError::Disconnected)
     }
 
     /// An iterator that blocks for each value and ends once every sender is gone and the
@@ -657,8 +736,11 @@ impl<T> Drop for Receiver<T> {
         }
         if !cfg!(verisync_mutant = "mpmc_disconnect_no_wake") {
             shared.sender_waits.notify_all();
+            if let Flavor::Rendezvous(zero) = &shared.flavor {
+                zero.disconnect();
+            }
         }
-        shared.queue.drop_all();
+        shared.flavor.drop_all();
     }
 }
 

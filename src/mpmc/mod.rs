@@ -1,9 +1,12 @@
-//! A bounded multi-producer multi-consumer queue, and a channel built on it.
+//! A bounded multi-producer multi-consumer queue, and channels: bounded, unbounded and
+//! rendezvous.
 //!
 //! [`Queue`] is the raw structure, shared by reference or in an `Arc`, with crossbeam's names
 //! (`push`, `pop`, `force_push`). [`channel`] wraps one in cloneable [`Sender`]s and
-//! [`Receiver`]s with std's names and errors, blocking operations, timeouts, batches and
-//! disconnection.
+//! [`Receiver`]s with std's names and errors, blocking operations, timeouts and deadlines,
+//! batches and disconnection; [`channel`]`(0)` is a rendezvous channel instead, and
+//! [`unbounded`] a channel over a growing list of segments. The endpoints are the same types
+//! whatever the flavor.
 //!
 //! # Guarantees
 //! - **Order.** Strict FIFO across all producers: the queue is linearizable, so values come out
@@ -17,7 +20,9 @@
 //!   not finished with it yet waits (spinning, then yielding its CPU) for that thread's next
 //!   few instructions. A thread preempted in that window delays operations on its slot only.
 //!   `send`/`recv` block: they spin briefly, then park until the other side makes progress or
-//!   disconnects.
+//!   disconnects. The unbounded channel's operations are the same, except that its sends
+//!   never wait. A rendezvous channel is the exception: its operations take a short lock, as
+//!   a hand-off between two threads needs both.
 //! - **Full.** [`Queue::push`] hands the value back; [`Queue::force_push`] makes room by
 //!   evicting the oldest value and returns it; [`Sender::try_send`] hands the value back in
 //!   [`TrySendError::Full`]; [`Sender::send`] waits; [`Sender::send_timeout`] and
@@ -34,9 +39,21 @@
 //!   is left in the buffer (so a reply sender inside an unread request disconnects its client
 //!   at once). The drop pops and drops them; a send that overlapped it and finds every receiver
 //!   gone after pushing pops and drops what is left itself.
-//! - **Capacity.** Exactly the capacity asked for, any value from 1. Capacity 0, or one whose
-//!   buffer would not fit in `isize::MAX` bytes, is an error from [`Queue::try_new`] and
-//!   [`try_channel`], and a panic from [`Queue::new`] and [`channel`].
+//! - **Capacity.** Exactly the capacity asked for, any value from 1. A [`Queue`] of capacity 0,
+//!   or a buffer that would not fit in `isize::MAX` bytes, is an error from [`Queue::try_new`]
+//!   and [`try_channel`], and a panic from [`Queue::new`] and [`channel`]. A channel of
+//!   capacity 0 is a rendezvous channel; [`unbounded`] makes one without a bound.
+//! - **Rendezvous** (`channel(0)`). No buffer: `send` completes only when a receiver takes the
+//!   value, waiting for one until then (and `send_timeout`/`send_deadline` until the
+//!   deadline); `try_send` succeeds only if a receiver is waiting, else returns `Full`;
+//!   `recv` waits for a sender, `try_recv` takes the value of a sender already waiting. The
+//!   status methods report `len` 0, `is_full` true and `capacity` `Some(0)`. Disconnection
+//!   wakes every waiter of the other side with `Disconnected`, and a waiting sender gets its
+//!   value back.
+//! - **Unbounded** ([`unbounded`]). `send` never waits and never fails while a receiver lives;
+//!   `is_full` is false and `capacity` `None`. Values live in segments of 31, each freed as soon
+//!   as its last value is taken, so a drained channel holds at most a segment or two.
+//!   Positions count up to `usize::MAX` and wrap around consistently.
 //!
 //! # Design
 //! A ring of slots, each with a *stamp* saying whose turn the slot is, and two cursors, `head`
@@ -90,9 +107,14 @@
 //! ```
 
 mod channel;
+mod flavor;
+mod list;
 mod queue;
+mod zero;
 
-pub use self::channel::{IntoIter, Iter, Receiver, Sender, TryIter, channel, try_channel};
+pub use self::channel::{
+    IntoIter, Iter, Receiver, Sender, TryIter, channel, try_channel, unbounded,
+};
 pub use self::queue::Queue;
 pub use crate::error::{
     CapacityError, RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError,

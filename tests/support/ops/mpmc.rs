@@ -1,5 +1,5 @@
 //! The operations of `verisync::mpmc` on one thread, on a `Queue` and on a channel of the same
-//! capacity, and the `VecDeque` models they are checked against: shared by the proptest suite
+//! capacity, an unbounded one or a rendezvous one, and the `VecDeque` models they are checked against: shared by the proptest suite
 //! (`tests/model_mpmc.rs`, which generates the bytes [`Op::decode`] reads) and the fuzz target
 //! (`fuzz/fuzz_targets/mpmc.rs`, which reads them from its input), so that both check the same
 //! things in the same way.
@@ -22,7 +22,7 @@ use std::time::Duration;
 use drops::{DropLog, Tracked};
 use verisync::mpmc::{
     Queue, Receiver, RecvError, RecvTimeoutError, SendError, SendTimeoutError, Sender,
-    TryRecvError, TrySendError, channel,
+    TryRecvError, TrySendError, channel, unbounded,
 };
 
 /// The first kind byte of a channel operation: the ones below name queue operations.
@@ -62,8 +62,8 @@ pub enum Op {
         call: Call,
         count: usize,
     },
-    /// `send_many` of `count` values, cut down to the free room while a receiver lives (more
-    /// would block).
+    /// `send_many` of `count` values, cut down to the free room of a bounded channel while a
+    /// receiver lives (more would block).
     SendMany { end: usize, count: usize },
     /// `recv_many` if `block` (`try_recv_many` where it would block forever), else
     /// `try_recv_many`, appending at most `max` values to the ones kept.
@@ -189,7 +189,10 @@ impl Maker {
 
 /// The queue and the channel under test next to their models.
 struct Harness {
+    /// The queue's capacity.
     capacity: usize,
+    /// The channel's: the same, `Some(0)` for a rendezvous channel, `None` for an unbounded one.
+    channel_capacity: Option<usize>,
     queue: Option<Queue<Tracked>>,
     /// Ids in the queue, oldest first.
     queue_model: VecDeque<usize>,
@@ -203,14 +206,24 @@ struct Harness {
 }
 
 /// Runs `ops` on a queue and a channel and on their models; panics at the first difference.
-/// `setup` picks the capacity, 1..=16 (low 4 bits), and the order in which everything is
-/// dropped at the end, a step at a time: the queue first or last (bit 5), the receivers before
-/// or after the senders (bit 4); the kept values last.
+/// `setup` picks the capacity, 1..=16 (low 4 bits), whether the channel is unbounded instead
+/// (bit 6) or else a rendezvous channel (bit 7, where one thread never meets a partner), and the order in which everything is dropped at the end, a step at a time: the
+/// queue first or last (bit 5), the receivers before or after the senders (bit 4); the kept
+/// values last.
 pub fn run(setup: u8, ops: &[Op]) {
     let capacity = usize::from(setup & 0x0f) + 1;
-    let (tx, rx) = channel(capacity);
+    let channel_capacity = match (setup & 0x40 != 0, setup & 0x80 != 0) {
+        (true, _) => None,
+        (false, true) => Some(0),
+        (false, false) => Some(capacity),
+    };
+    let (tx, rx) = match channel_capacity {
+        Some(capacity) => channel(capacity),
+        None => unbounded(),
+    };
     let mut harness = Harness {
         capacity,
+        channel_capacity,
         queue: Some(Queue::new(capacity)),
         queue_model: VecDeque::new(),
         senders: vec![tx],
@@ -286,6 +299,10 @@ impl Harness {
     /// Checks every status query of the queue and of every endpoint, and the drops.
     fn check(&self, op: impl Debug) {
         let status = |len: usize| (len, len == 0, len == self.capacity, self.capacity);
+        let channel_status = |len: usize| {
+            let capacity = self.channel_capacity;
+            (len, len == 0, Some(len) == capacity, capacity)
+        };
         if let Some(queue) = &self.queue {
             let got = (
                 queue.len(),
@@ -299,7 +316,7 @@ impl Harness {
                 "queue status after {op:?}"
             );
         }
-        let channel = status(self.channel_model.len());
+        let channel = channel_status(self.channel_model.len());
         for tx in &self.senders {
             let got = (tx.len(), tx.is_empty(), tx.is_full(), tx.capacity());
             assert_eq!(got, channel, "sender status after {op:?}");
@@ -368,7 +385,7 @@ impl Harness {
         let id = value.id;
         let expected = if self.receivers.is_empty() {
             Err(TrySendError::Disconnected(id))
-        } else if self.channel_model.len() == self.capacity {
+        } else if Some(self.channel_model.len()) == self.channel_capacity {
             Err(TrySendError::Full(id))
         } else {
             Ok(())
@@ -430,10 +447,9 @@ impl Harness {
             return;
         };
         let gone = self.receivers.is_empty();
-        let count = if gone {
-            count
-        } else {
-            count.min(self.capacity - self.channel_model.len())
+        let count = match self.channel_capacity {
+            Some(capacity) if !gone => count.min(capacity - self.channel_model.len()),
+            _ => count,
         };
         let first = self.maker.made;
         let values: Vec<Tracked> = (0..count).map(|_| self.maker.make()).collect();
