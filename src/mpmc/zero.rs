@@ -6,7 +6,7 @@
 //! waiting for one. An operation that finds the other line non-empty takes its first entry
 //! and completes the meeting on the spot, under the lock; otherwise it joins its own line (a
 //! `try_` operation fails instead) and waits for its [`Meeting`] to be completed: first
-//! spinning on a flag, then asleep on the meeting's condition variable. A waiter that gives up
+//! spinning on its outcome, then asleep on its condition variable. A waiter that gives up
 //! (timeout) leaves its line under the lock, so a meeting is never half-done: whoever takes
 //! an entry out of a line completes it before releasing the lock. The disconnection of either
 //! side completes every waiting meeting as `Disconnected`, also under the lock, so that a
