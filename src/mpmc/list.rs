@@ -29,6 +29,7 @@ use std::ptr;
 
 use crossbeam_utils::CachePadded;
 
+use super::queue::drop_popped;
 use crate::sync::{AtomicPtr, AtomicUsize, Backoff, Ordering, UnsafeCell, fence};
 
 /// Values per segment: a few under loom and shuttle, so that short models already link and
@@ -422,17 +423,7 @@ impl<T> List<T> {
 
     /// Pops and drops every value; other threads may pop at the same time.
     pub(super) fn drop_all(&self) {
-        /// Drops what is left if a value's drop unwinds, the way `Vec` does.
-        struct Rest<'a, T>(&'a List<T>);
-        impl<T> Drop for Rest<'_, T> {
-            fn drop(&mut self) {
-                while self.0.pop().is_some() {}
-            }
-        }
-        let rest = Rest(self);
-        while let Some(value) = rest.0.pop() {
-            drop(value);
-        }
+        drop_popped(|| self.pop());
     }
 }
 

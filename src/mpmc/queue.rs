@@ -528,17 +528,24 @@ impl<T> Queue<T> {
 impl<T> Queue<T> {
     /// Pops and drops every value; other threads may pop at the same time.
     pub(super) fn drop_all(&self) {
-        /// Drops what is left if a value's drop unwinds, the way `Vec` does.
-        struct Rest<'a, T>(&'a Queue<T>);
-        impl<T> Drop for Rest<'_, T> {
-            fn drop(&mut self) {
-                while self.0.pop().is_some() {}
-            }
+        drop_popped(|| self.pop());
+    }
+}
+
+/// Drops every value `pop` returns until it returns `None`: what a buffer's `drop_all` does
+/// (the ring's and the unbounded list's). If a value's drop unwinds, the rest are still popped
+/// and dropped, the way `Vec` does.
+pub(super) fn drop_popped<T>(mut pop: impl FnMut() -> Option<T>) {
+    /// Drops what is left if a value's drop unwinds.
+    struct Rest<'a, T>(&'a mut dyn FnMut() -> Option<T>);
+    impl<T> Drop for Rest<'_, T> {
+        fn drop(&mut self) {
+            while (self.0)().is_some() {}
         }
-        let rest = Rest(self);
-        while let Some(value) = rest.0.pop() {
-            drop(value);
-        }
+    }
+    let rest = Rest(&mut pop);
+    while let Some(value) = (rest.0)() {
+        drop(value);
     }
 }
 
