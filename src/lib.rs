@@ -80,6 +80,7 @@ pub mod model;
 pub mod mpmc;
 pub mod mpsc;
 mod park;
+pub mod select;
 pub mod semaphore;
 pub mod spsc;
 mod sync;

@@ -43,6 +43,9 @@
 use std::fmt;
 use std::time::{Duration, Instant};
 
+use crate::select::{Selection, Sink, Watch};
+use crate::sync::Arc;
+
 pub use crate::error::{
     RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
 };
@@ -293,6 +296,36 @@ macro_rules! sender_impls {
                 f.debug_struct(stringify!($sender))
                     .field("capacity", &self.capacity())
                     .finish_non_exhaustive()
+            }
+        }
+
+        impl<T> Sink for $sender<T> {
+            type Item = T;
+
+            fn try_put(&self, value: T) -> Result<(), TrySendError<T>> {
+                self.0.try_put(value)
+            }
+
+            fn watch_put(
+                &self,
+                selection: &Arc<Selection>,
+                op: usize,
+                value: &mut Option<T>,
+            ) -> Watch<T> {
+                self.0.watch_put(selection, op, value)
+            }
+
+            fn put_looks_ready(&self) -> bool {
+                self.0.put_looks_ready()
+            }
+
+            fn unwatch_put(
+                &self,
+                watch: Watch<T>,
+                selection: &Arc<Selection>,
+                value: &mut Option<T>,
+            ) {
+                self.0.unwatch_put(watch, selection, value)
             }
         }
     };

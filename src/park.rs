@@ -22,7 +22,8 @@
 use std::time::Instant;
 
 use crate::fence::StoreLoadFence;
-use crate::sync::{AtomicUsize, Backoff, Condvar, Mutex, Ordering, wait_deadline};
+use crate::select::Selection;
+use crate::sync::{Arc, AtomicUsize, Backoff, Condvar, Mutex, Ordering, wait_deadline};
 
 /// A place for threads to sleep until another thread reports progress.
 pub(crate) struct WaitQueue {
@@ -30,9 +31,16 @@ pub(crate) struct WaitQueue {
     sleepers: AtomicUsize,
     /// The store-load fence between notifiers and waiters.
     fence: StoreLoadFence,
-    /// Counts notifications that found sleepers; a sleeper waits until it changes.
-    rounds: Mutex<u64>,
+    /// Counts notifications that found sleepers (a sleeper waits until it changes), and
+    /// lists the selecting threads watching this queue.
+    rounds: Mutex<Rounds>,
     wakeup: Condvar,
+}
+
+struct Rounds {
+    round: u64,
+    /// Selections registered with [`WaitQueue::watch`]; each counts in `sleepers`.
+    selections: Vec<Arc<Selection>>,
 }
 
 impl WaitQueue {
@@ -40,7 +48,10 @@ impl WaitQueue {
         Self {
             sleepers: AtomicUsize::new(0),
             fence: StoreLoadFence::new(),
-            rounds: Mutex::new(0),
+            rounds: Mutex::new(Rounds {
+                round: 0,
+                selections: Vec::new(),
+            }),
             wakeup: Condvar::new(),
         }
     }
@@ -75,9 +86,35 @@ impl WaitQueue {
     #[cold]
     fn wake_sleepers(&self) {
         let mut rounds = self.rounds.lock();
-        *rounds = rounds.wrapping_add(1);
+        rounds.round = rounds.round.wrapping_add(1);
+        rounds
+            .selections
+            .iter()
+            .for_each(|selection| selection.notify());
         drop(rounds);
         self.wakeup.notify_all();
+    }
+
+    /// Registers a selecting thread: every [`notify_all`](Self::notify_all) from now on
+    /// notifies `selection` until [`unwatch`](Self::unwatch). As for a sleeper, the caller
+    /// issues [`fence_before_recheck`](Self::fence_before_recheck) before it looks at the
+    /// channel again, then sleeps on its selection.
+    pub(crate) fn watch(&self, selection: &Arc<Selection>) {
+        let mut rounds = self.rounds.lock();
+        rounds.selections.push(selection.clone());
+        // Relaxed: published by the caller's fence, as in `register`.
+        self.sleepers.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Takes back a [`watch`](Self::watch) of `selection`.
+    pub(crate) fn unwatch(&self, selection: &Arc<Selection>) {
+        let mut rounds = self.rounds.lock();
+        let watching = &mut rounds.selections;
+        if let Some(index) = watching.iter().position(|s| Arc::ptr_eq(s, selection)) {
+            watching.swap_remove(index);
+            // Relaxed: as in `unregister`.
+            self.sleepers.fetch_sub(1, Ordering::Relaxed);
+        }
     }
 
     /// Retries `attempt` until it returns `Some`, sleeping between tries; gives up with `None`
@@ -121,7 +158,7 @@ impl WaitQueue {
         // Relaxed: published to notifiers by the fence in `fence_before_recheck`; the lock
         // orders it before any `wake_sleepers` that could miss our round.
         self.sleepers.fetch_add(1, Ordering::Relaxed);
-        *rounds
+        rounds.round
     }
 
     fn unregister(&self) {
@@ -133,7 +170,7 @@ impl WaitQueue {
     /// (under a model checker, at once: see [`wait_deadline`]).
     fn sleep(&self, round: u64, deadline: Option<Instant>) -> bool {
         let mut rounds = self.rounds.lock();
-        while *rounds == round {
+        while rounds.round == round {
             let (guard, timed_out) = wait_deadline(&self.wakeup, rounds, deadline);
             if timed_out {
                 return true;

@@ -17,6 +17,9 @@ use crate::error::{
     TrySendError,
 };
 use crate::park::WaitQueue;
+use crate::select::{
+    Selection, Sink, Source, Watch, queue_looks_ready, unwatch_queue, watch_queue,
+};
 use crate::sync::{Arc, AtomicUsize, Ordering};
 
 // The endpoints add counts and wait queues, whose locks guard no user code: written out, so
@@ -753,3 +756,64 @@ impl<T> fmt::Debug for Receiver<T> {
 }
 
 crate::channel::receiver_iterators!(mpmc);
+
+impl<T> Source for Receiver<T> {
+    type Item = T;
+
+    fn try_take(&self) -> Result<T, TryRecvError> {
+        self.try_recv()
+    }
+
+    fn watch_take(
+        &self,
+        selection: &Arc<Selection>,
+        op: usize,
+        received: &mut Option<T>,
+    ) -> Watch<T> {
+        match &self.shared.flavor {
+            Flavor::Rendezvous(zero) => zero.watch(false, selection, op, received),
+            _ => watch_queue(&self.shared.receiver_waits, selection),
+        }
+    }
+
+    fn take_looks_ready(&self) -> bool {
+        queue_looks_ready(&self.shared.receiver_waits, || {
+            !self.is_empty() || self.shared.senders_gone()
+        })
+    }
+
+    fn unwatch_take(&self, watch: Watch<T>, selection: &Arc<Selection>, received: &mut Option<T>) {
+        match (watch, &self.shared.flavor) {
+            (Watch::Line(ticket), Flavor::Rendezvous(zero)) => zero.unwatch(ticket, received),
+            (watch, _) => unwatch_queue(&self.shared.receiver_waits, watch, selection),
+        }
+    }
+}
+
+impl<T> Sink for Sender<T> {
+    type Item = T;
+
+    fn try_put(&self, value: T) -> Result<(), TrySendError<T>> {
+        self.try_send(value)
+    }
+
+    fn watch_put(&self, selection: &Arc<Selection>, op: usize, value: &mut Option<T>) -> Watch<T> {
+        match &self.shared.flavor {
+            Flavor::Rendezvous(zero) => zero.watch(true, selection, op, value),
+            _ => watch_queue(&self.shared.sender_waits, selection),
+        }
+    }
+
+    fn put_looks_ready(&self) -> bool {
+        queue_looks_ready(&self.shared.sender_waits, || {
+            !self.is_full() || self.shared.receivers_gone()
+        })
+    }
+
+    fn unwatch_put(&self, watch: Watch<T>, selection: &Arc<Selection>, value: &mut Option<T>) {
+        match (watch, &self.shared.flavor) {
+            (Watch::Line(ticket), Flavor::Rendezvous(zero)) => zero.unwatch(ticket, value),
+            (watch, _) => unwatch_queue(&self.shared.sender_waits, watch, selection),
+        }
+    }
+}

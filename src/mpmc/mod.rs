@@ -116,6 +116,7 @@ pub use self::channel::{
     IntoIter, Iter, Receiver, Sender, TryIter, channel, try_channel, unbounded,
 };
 pub use self::queue::Queue;
+pub(crate) use self::zero::Ticket;
 pub use crate::error::{
     CapacityError, RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError,
     TrySendError,

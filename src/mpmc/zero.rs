@@ -11,11 +11,19 @@
 //! an entry out of a line completes it before releasing the lock. The disconnection of either
 //! side completes every waiting meeting as `Disconnected`, also under the lock, so that a
 //! waiter either joined the line before it (and is woken) or sees the flag when it tries to.
+//!
+//! A selecting thread joins the lines of all its rendezvous operations at once, each entry
+//! carrying its [`Selection`]: whoever takes such an entry off a line must first claim the
+//! selection, and drops the entry if it cannot (another of the selector's operations won, or
+//! the selector stopped waiting). A selecting thread that finds a partner already waiting
+//! claims its own selection first, then the partner's, so two selectors meeting on one channel
+//! pair up instead of both backing off.
 
 use std::collections::VecDeque;
 use std::time::Instant;
 
 use crate::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
+use crate::select::{Selection, Watch};
 use crate::sync::{Arc, AtomicUsize, Backoff, Condvar, Mutex, Ordering, UnsafeCell, wait_deadline};
 
 /// A rendezvous channel's meeting place.
@@ -43,7 +51,14 @@ struct Meeting<T> {
     /// Whether the waiter sleeps on `completed` (so the completer must signal it).
     asleep: Mutex<bool>,
     completed: Condvar,
+    /// For a selecting thread's entry: its selection and the operation's index in it. Such a
+    /// waiter sleeps on the selection instead of `completed`.
+    selection: Option<(Arc<Selection>, usize)>,
 }
+
+/// A selecting thread's entry in one of a rendezvous channel's lines, from
+/// [`Rendezvous::watch`].
+pub struct Ticket<T>(Arc<Meeting<T>>);
 
 // SAFETY: the value moves between the waiter and its partner, handed over by the Release store
 // and the Acquire loads of `outcome` (see the field); `T: Send` is needed and enough.
@@ -72,12 +87,34 @@ impl Outcome {
 
 impl<T> Meeting<T> {
     fn new(value: Option<T>) -> Arc<Self> {
+        Self::with_selection(value, None)
+    }
+
+    fn with_selection(value: Option<T>, selection: Option<(Arc<Selection>, usize)>) -> Arc<Self> {
         Arc::new(Self {
             value: UnsafeCell::new(value),
             outcome: AtomicUsize::new(Outcome::Waiting as usize),
             asleep: Mutex::new(false),
             completed: Condvar::new(),
+            selection,
         })
+    }
+
+    /// Takes the right to complete the meeting, for someone who just took it off its line: a
+    /// plain waiter's is always there; a selecting thread's only if its selection is still
+    /// unclaimed.
+    fn claim(&self) -> bool {
+        match &self.selection {
+            Some((selection, op)) => selection.try_claim(*op),
+            None => true,
+        }
+    }
+
+    /// Whether this is an entry of `selection`'s.
+    fn belongs_to(&self, selection: &Arc<Selection>) -> bool {
+        self.selection
+            .as_ref()
+            .is_some_and(|(own, _)| Arc::ptr_eq(own, selection))
     }
 
     fn outcome(&self) -> Outcome {
@@ -96,6 +133,10 @@ impl<T> Meeting<T> {
         // Release: pairs with the Acquire load in `outcome`.
         self.outcome
             .store(outcome as usize, ordering!("zero_relaxed_outcome", Release));
+        if let Some((selection, _)) = &self.selection {
+            selection.notify();
+            return result;
+        }
         // The waiter checks the outcome under this lock before it sleeps: either it saw the
         // store above, or it is asleep (or about to be, the lock released by its wait) by the
         // time we look.
@@ -155,7 +196,7 @@ impl<T> Rendezvous<T> {
         if lines.disconnected {
             return Err(TrySendError::Disconnected(value));
         }
-        match lines.receivers.pop_front() {
+        match take_partner(&mut lines.receivers, None) {
             Some(receiver) => {
                 receiver.complete(Outcome::Met, |slot| *slot = Some(value));
                 Ok(())
@@ -175,7 +216,7 @@ impl<T> Rendezvous<T> {
             if lines.disconnected {
                 return Err(SendTimeoutError::Disconnected(value));
             }
-            if let Some(receiver) = lines.receivers.pop_front() {
+            if let Some(receiver) = take_partner(&mut lines.receivers, None) {
                 receiver.complete(Outcome::Met, |slot| *slot = Some(value));
                 return Ok(());
             }
@@ -204,7 +245,7 @@ impl<T> Rendezvous<T> {
     /// Takes the value of a waiting sender, if one waits.
     pub(super) fn try_recv(&self) -> Result<T, TryRecvError> {
         let mut lines = self.lines.lock();
-        if let Some(sender) = lines.senders.pop_front() {
+        if let Some(sender) = take_partner(&mut lines.senders, None) {
             return Ok(sender.complete(Outcome::Met, Self::sender_value));
         }
         Err(if lines.disconnected {
@@ -218,7 +259,7 @@ impl<T> Rendezvous<T> {
     pub(super) fn recv(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
         let meeting = {
             let mut lines = self.lines.lock();
-            if let Some(sender) = lines.senders.pop_front() {
+            if let Some(sender) = take_partner(&mut lines.senders, None) {
                 return Ok(sender.complete(Outcome::Met, Self::sender_value));
             }
             if lines.disconnected {
@@ -287,7 +328,103 @@ impl<T> Rendezvous<T> {
         let lines = &mut *lines;
         let waiting = lines.senders.drain(..).chain(lines.receivers.drain(..));
         for meeting in waiting {
-            meeting.complete(Outcome::Disconnected, |_| ());
+            match &meeting.selection {
+                // A selecting thread is only woken: it completes the operation itself, with
+                // `Disconnected`, on its next try.
+                Some((selection, _)) => selection.notify(),
+                None => meeting.complete(Outcome::Disconnected, |_| ()),
+            }
         }
     }
+
+    /// A selecting thread's registration for operation `op` of `selection`, a send if
+    /// `sending` (of the value in `slot`) or else a receive: meets a partner already waiting
+    /// (claiming the selection first; a receive puts the value in `slot`), or joins its own
+    /// line, or declines (the channel is disconnected, or the selection was claimed
+    /// meanwhile, or every partner waiting had been claimed by someone else).
+    pub(crate) fn watch(
+        &self,
+        sending: bool,
+        selection: &Arc<Selection>,
+        op: usize,
+        slot: &mut Option<T>,
+    ) -> Watch<T> {
+        let mut lines = self.lines.lock();
+        let lines = &mut *lines;
+        let (partners, own) = if sending {
+            (&mut lines.receivers, &mut lines.senders)
+        } else {
+            (&mut lines.senders, &mut lines.receivers)
+        };
+        if lines.disconnected {
+            return Watch::Declined;
+        }
+        if !partners
+            .iter()
+            .any(|partner| !partner.belongs_to(selection))
+        {
+            let meeting = Meeting::with_selection(slot.take(), Some((selection.clone(), op)));
+            own.push_back(meeting.clone());
+            return Watch::Line(Ticket(meeting));
+        }
+        // Our own claim first: once we hold it, no other channel's partner can complete
+        // another of our operations while we complete this one.
+        if !selection.try_claim(op) {
+            return Watch::Declined;
+        }
+        let Some(partner) = take_partner(partners, Some(selection)) else {
+            // Every partner had been claimed by someone else: the round ends with nothing
+            // done, and the selecting thread tries again.
+            selection.release_own_claim();
+            return Watch::Declined;
+        };
+        if sending {
+            let value = slot.take();
+            partner.complete(Outcome::Met, |partner_slot| *partner_slot = value);
+        } else {
+            *slot = Some(partner.complete(Outcome::Met, Self::sender_value));
+        }
+        Watch::Met
+    }
+
+    /// Takes a selecting thread's entry back out of its line (if a partner or the
+    /// disconnection has not taken it out already), with the value it holds: a sender's own
+    /// if no partner took it, or the value a partner handed a receiver. Call it only once the
+    /// selection can no longer be claimed (after [`Selection::abort`]).
+    pub(crate) fn unwatch(&self, ticket: Ticket<T>, slot: &mut Option<T>) {
+        let Ticket(meeting) = ticket;
+        let mut lines = self.lines.lock();
+        let lines = &mut *lines;
+        for line in [&mut lines.senders, &mut lines.receivers] {
+            if let Some(index) = line.iter().position(|entry| Arc::ptr_eq(entry, &meeting)) {
+                line.remove(index);
+            }
+        }
+        // SAFETY: the selection can no longer be claimed, so nobody can take the meeting
+        // any more; a partner that did completed it under the lock we now hold.
+        if let Some(value) = unsafe { meeting.take_value() } {
+            *slot = Some(value);
+        }
+    }
+}
+
+/// Takes the first entry off `line` that can be claimed, dropping the entries of selecting
+/// threads already claimed by someone else; `selecting`'s own entries (a select that both
+/// sends and receives on one channel) stay where they are.
+fn take_partner<T>(
+    line: &mut VecDeque<Arc<Meeting<T>>>,
+    selecting: Option<&Arc<Selection>>,
+) -> Option<Arc<Meeting<T>>> {
+    let mut index = 0;
+    while let Some(meeting) = line.get(index) {
+        if selecting.is_some_and(|own| meeting.belongs_to(own)) {
+            index += 1;
+            continue;
+        }
+        let meeting = line.remove(index)?;
+        if meeting.claim() {
+            return Some(meeting);
+        }
+    }
+    None
 }

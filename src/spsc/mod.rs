@@ -64,6 +64,9 @@ pub use crate::error::{
     CapacityError, RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError,
     TrySendError,
 };
+use crate::select::{
+    Selection, Sink, Source, Watch, queue_looks_ready, unwatch_queue, watch_queue,
+};
 use crate::sync::{Arc, Ordering};
 
 /// Creates a channel that holds up to `capacity` values.
@@ -681,3 +684,47 @@ impl<T> fmt::Debug for Receiver<T> {
 }
 
 crate::channel::receiver_iterators!(spsc);
+
+impl<T> Source for Receiver<T> {
+    type Item = T;
+
+    fn try_take(&self) -> Result<T, TryRecvError> {
+        self.try_recv()
+    }
+
+    fn watch_take(&self, selection: &Arc<Selection>, _op: usize, _: &mut Option<T>) -> Watch<T> {
+        watch_queue(&self.shared.receiver_waits, selection)
+    }
+
+    fn take_looks_ready(&self) -> bool {
+        queue_looks_ready(&self.shared.receiver_waits, || {
+            !self.is_empty() || self.is_disconnected()
+        })
+    }
+
+    fn unwatch_take(&self, watch: Watch<T>, selection: &Arc<Selection>, _: &mut Option<T>) {
+        unwatch_queue(&self.shared.receiver_waits, watch, selection);
+    }
+}
+
+impl<T> Sink for Sender<T> {
+    type Item = T;
+
+    fn try_put(&self, value: T) -> Result<(), TrySendError<T>> {
+        self.try_send(value)
+    }
+
+    fn watch_put(&self, selection: &Arc<Selection>, _op: usize, _: &mut Option<T>) -> Watch<T> {
+        watch_queue(&self.shared.sender_waits, selection)
+    }
+
+    fn put_looks_ready(&self) -> bool {
+        queue_looks_ready(&self.shared.sender_waits, || {
+            !self.is_full() || self.is_disconnected()
+        })
+    }
+
+    fn unwatch_put(&self, watch: Watch<T>, selection: &Arc<Selection>, _: &mut Option<T>) {
+        unwatch_queue(&self.shared.sender_waits, watch, selection);
+    }
+}

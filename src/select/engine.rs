@@ -1,0 +1,291 @@
+//! The select loop, over a list of operations ("arms") of any channels.
+//!
+//! # Protocol
+//! 1. Try every operation once, without waiting, starting at a rotating index so that no
+//!    channel is favoured; the first that completes (or finds its channel disconnected) ends
+//!    the select. Spin briefly repeating this (not under a model checker).
+//! 2. Register a fresh [`Selection`] with every operation's channel: the wait queue of a
+//!    buffered channel's waiting side, or a rendezvous channel's line. A rendezvous partner
+//!    already waiting is met on the spot instead (the operation completes).
+//! 3. Issue the heavy half of each wait queue's store-load fence and look again at every
+//!    buffered operation: any that looks ready ends the round (the `WaitQueue` protocol:
+//!    either its notifier saw our registration, or we see its progress).
+//! 4. Otherwise sleep on the selection until a channel notifies it or the deadline passes.
+//! 5. End the round: claim the selection back ([`Selection::abort`]) and take every
+//!    registration back. If a rendezvous partner claimed the selection first, its operation
+//!    is complete, and the select returns it; otherwise go back to 1.
+//!
+//! Only rendezvous partners (and the selecting thread's own registration) ever complete an
+//! operation on the selector's behalf, and each must win the selection's claim to do it; the
+//! buffered operations complete only in step 1, in the selecting thread. So exactly one
+//! operation completes per select, and no value is taken and then dropped.
+
+use std::time::Instant;
+
+use super::endpoint::{Sink, Source, Watch};
+use super::selection::Selection;
+use crate::error::{RecvError, SendError, TryRecvError, TrySendError};
+use crate::sync::{Arc, Backoff, MODEL_CHECKED};
+
+/// One operation of a select, with the handler its outcome goes to.
+pub trait Arm<R> {
+    /// Completes the operation if it can without waiting: ready, or disconnected.
+    fn try_complete(&mut self) -> Option<R>;
+    /// Registers `selection` for this operation, the `op`-th of the select; false if the
+    /// round should end now (the operation met a partner, or should be tried again).
+    fn watch(&mut self, selection: &Arc<Selection>, op: usize) -> bool;
+    /// After every registration: whether the operation may complete now.
+    fn looks_ready(&self) -> bool;
+    /// Takes the registration back; records the outcome if a partner completed it.
+    fn unwatch(&mut self, selection: &Arc<Selection>);
+    /// Hands the outcome of the operation that won the selection to its handler.
+    fn finish(&mut self) -> R;
+}
+
+/// The operations of a select, as a list built one [`Arm`] at a time: `()`, then
+/// `((), first)`, then `(((), first), second)`, and so on.
+pub trait Arms<R> {
+    /// How many operations the list holds.
+    const COUNT: usize;
+    /// The operation at `index`, counting from the first added.
+    fn arm(&mut self, index: usize) -> &mut dyn Arm<R>;
+}
+
+impl<R> Arms<R> for () {
+    const COUNT: usize = 0;
+
+    fn arm(&mut self, index: usize) -> &mut dyn Arm<R> {
+        unreachable!("a select has no operation {index}")
+    }
+}
+
+impl<R, Earlier: Arms<R>, Last: Arm<R>> Arms<R> for (Earlier, Last) {
+    const COUNT: usize = Earlier::COUNT + 1;
+
+    fn arm(&mut self, index: usize) -> &mut dyn Arm<R> {
+        if index == Earlier::COUNT {
+            &mut self.1
+        } else {
+            self.0.arm(index)
+        }
+    }
+}
+
+/// How long a select may wait.
+#[derive(Clone, Copy)]
+pub(crate) enum Patience {
+    /// Not at all: one try of every operation.
+    None,
+    /// Until the deadline, if any.
+    Until(Option<Instant>),
+}
+
+/// Runs the select protocol (module documentation) over `arms`: the handled outcome of the
+/// operation that completed, or `None` if none could within `patience`.
+pub(crate) fn select<R, A: Arms<R>>(arms: &mut A, patience: Patience) -> Option<R> {
+    let count = A::COUNT;
+    let start = first_arm(count);
+    let order = move |k: usize| (start + k) % count;
+    let deadline = match patience {
+        Patience::None => return try_all(arms, count, order),
+        Patience::Until(deadline) => deadline,
+    };
+    let backoff = Backoff::new();
+    loop {
+        if let Some(done) = try_all(arms, count, order) {
+            return Some(done);
+        }
+        if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+            return None;
+        }
+        if !backoff.is_completed() {
+            backoff.snooze();
+            continue;
+        }
+        if let Some(done) = wait_round(arms, count, order, deadline) {
+            return Some(done);
+        }
+    }
+}
+
+/// Step 1: every operation once, in `order`.
+fn try_all<R, A: Arms<R>>(arms: &mut A, count: usize, order: impl Fn(usize) -> usize) -> Option<R> {
+    (0..count).find_map(|k| arms.arm(order(k)).try_complete())
+}
+
+/// Steps 2 to 5: one round of registering, sleeping and taking back; the completed
+/// operation's outcome if a partner completed one.
+fn wait_round<R, A: Arms<R>>(
+    arms: &mut A,
+    count: usize,
+    order: impl Fn(usize) -> usize,
+    deadline: Option<Instant>,
+) -> Option<R> {
+    let selection = Selection::new();
+    let mut watched = 0;
+    let mut waiting = true;
+    while waiting && watched < count {
+        let op = order(watched);
+        waiting = arms.arm(op).watch(&selection, op);
+        watched += 1;
+    }
+    if waiting
+        && !cfg!(verisync_mutant = "select_no_recheck")
+        && (0..watched).any(|k| arms.arm(order(k)).looks_ready())
+    {
+        waiting = false;
+    }
+    if waiting {
+        selection.sleep(deadline);
+    }
+    let selected = selection.abort();
+    for k in 0..watched {
+        arms.arm(order(k)).unwatch(&selection);
+    }
+    selected.map(|op| arms.arm(op).finish())
+}
+
+/// Where this select starts trying: rotates per thread, so that among channels that stay
+/// ready, each gets its turn. Always the first operation under a model checker, whose runs
+/// must be repeatable.
+fn first_arm(count: usize) -> usize {
+    if MODEL_CHECKED || count < 2 {
+        return 0;
+    }
+    std::thread_local! {
+        static NEXT: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    }
+    NEXT.with(|next| {
+        let start = next.get();
+        next.set(start.wrapping_add(1));
+        start % count
+    })
+}
+
+/// A receive from `source`, handled by `handler`.
+pub struct RecvArm<'a, E: Source, F> {
+    source: &'a E,
+    handler: Option<F>,
+    watch: Option<Watch<E::Item>>,
+    /// The value a partner handed over while the operation was registered.
+    received: Option<E::Item>,
+}
+
+impl<'a, E: Source, F> RecvArm<'a, E, F> {
+    pub(crate) fn new(source: &'a E, handler: F) -> Self {
+        Self {
+            source,
+            handler: Some(handler),
+            watch: None,
+            received: None,
+        }
+    }
+}
+
+impl<R, E: Source, F: FnOnce(Result<E::Item, RecvError>) -> R> Arm<R> for RecvArm<'_, E, F> {
+    fn try_complete(&mut self) -> Option<R> {
+        let outcome = match self.source.try_take() {
+            Ok(value) => Ok(value),
+            Err(TryRecvError::Disconnected) => Err(RecvError),
+            Err(TryRecvError::Empty) => return None,
+        };
+        Some(handle(&mut self.handler, outcome))
+    }
+
+    fn watch(&mut self, selection: &Arc<Selection>, op: usize) -> bool {
+        let watch = self.source.watch_take(selection, op, &mut self.received);
+        let waiting = watch.is_waiting();
+        self.watch = Some(watch);
+        waiting
+    }
+
+    fn looks_ready(&self) -> bool {
+        matches!(self.watch, Some(Watch::Queue)) && self.source.take_looks_ready()
+    }
+
+    fn unwatch(&mut self, selection: &Arc<Selection>) {
+        if let Some(watch) = self.watch.take() {
+            self.source
+                .unwatch_take(watch, selection, &mut self.received);
+        }
+    }
+
+    fn finish(&mut self) -> R {
+        let value = self
+            .received
+            .take()
+            .expect("a receive that won the selection holds its value");
+        handle(&mut self.handler, Ok(value))
+    }
+}
+
+/// A send of `value` to `sink`, handled by `handler`.
+pub struct SendArm<'a, E: Sink, F> {
+    sink: &'a E,
+    /// The value to send: here until it is sent, or in a rendezvous line meanwhile.
+    value: Option<E::Item>,
+    handler: Option<F>,
+    watch: Option<Watch<E::Item>>,
+}
+
+impl<'a, E: Sink, F> SendArm<'a, E, F> {
+    pub(crate) fn new(sink: &'a E, value: E::Item, handler: F) -> Self {
+        Self {
+            sink,
+            value: Some(value),
+            handler: Some(handler),
+            watch: None,
+        }
+    }
+}
+
+impl<R, E, F> Arm<R> for SendArm<'_, E, F>
+where
+    E: Sink,
+    F: FnOnce(Result<(), SendError<E::Item>>) -> R,
+{
+    fn try_complete(&mut self) -> Option<R> {
+        let value = self
+            .value
+            .take()
+            .expect("a send holds its value between tries");
+        let outcome = match self.sink.try_put(value) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Disconnected(value)) => Err(SendError(value)),
+            Err(TrySendError::Full(value)) => {
+                self.value = Some(value);
+                return None;
+            }
+        };
+        Some(handle(&mut self.handler, outcome))
+    }
+
+    fn watch(&mut self, selection: &Arc<Selection>, op: usize) -> bool {
+        let watch = self.sink.watch_put(selection, op, &mut self.value);
+        let waiting = watch.is_waiting();
+        self.watch = Some(watch);
+        waiting
+    }
+
+    fn looks_ready(&self) -> bool {
+        matches!(self.watch, Some(Watch::Queue)) && self.sink.put_looks_ready()
+    }
+
+    fn unwatch(&mut self, selection: &Arc<Selection>) {
+        if let Some(watch) = self.watch.take() {
+            self.sink.unwatch_put(watch, selection, &mut self.value);
+        }
+    }
+
+    fn finish(&mut self) -> R {
+        handle(&mut self.handler, Ok(()))
+    }
+}
+
+/// Calls an arm's handler, which runs once: the select ends with it.
+fn handle<T, R>(handler: &mut Option<impl FnOnce(T) -> R>, outcome: T) -> R {
+    let handler = handler
+        .take()
+        .expect("a select completes one operation, once");
+    handler(outcome)
+}
