@@ -21,9 +21,7 @@ enum Got<T> {
 fn try_select_completes_a_ready_receive_and_hands_itself_back_otherwise() {
     let (tx1, rx1) = channel::<u32>(2);
     let (tx2, rx2) = unbounded::<u32>();
-    let select = Select::new()
-        .recv(&rx1, Got::First)
-        .recv(&rx2, Got::Second);
+    let select = Select::new().recv(&rx1, Got::First).recv(&rx2, Got::Second);
     let select = select.try_select().unwrap_err();
     tx2.send(7).unwrap();
     assert_eq!(select.try_select().unwrap(), Got::Second(Ok(7)));
@@ -118,7 +116,10 @@ fn a_rendezvous_send_hands_its_value_straight_to_a_waiting_select() {
     let (tx, rx) = channel::<u32>(0);
     let (_idle_tx, idle) = channel::<u32>(1);
     let selector = spawn_watched("selector", move || {
-        Select::new().recv(&idle, Got::First).recv(&rx, Got::Second).select()
+        Select::new()
+            .recv(&idle, Got::First)
+            .recv(&rx, Got::Second)
+            .select()
     });
     thread::sleep(SETTLE);
     // The select is waiting in the rendezvous line, so even `try_send` meets it.
@@ -126,7 +127,10 @@ fn a_rendezvous_send_hands_its_value_straight_to_a_waiting_select() {
     let deadline = Instant::now() + support::WATCHDOG;
     while let Err(TrySendError::Full(back)) = tx.try_send(value) {
         value = back;
-        assert!(Instant::now() < deadline, "the select never joined the line");
+        assert!(
+            Instant::now() < deadline,
+            "the select never joined the line"
+        );
         thread::yield_now();
     }
     assert_eq!(selector.join(), Got::Second(Ok(9)));
@@ -158,7 +162,10 @@ fn disconnection_wakes_a_waiting_select() {
     let (tx, rx) = channel::<u8>(0);
     let (tx2, rx2) = channel::<u8>(4);
     let selector = spawn_watched("selector", move || {
-        Select::new().recv(&rx, Got::First).recv(&rx2, Got::Second).select()
+        Select::new()
+            .recv(&rx, Got::First)
+            .recv(&rx2, Got::Second)
+            .select()
     });
     thread::sleep(SETTLE);
     drop(tx);
@@ -225,7 +232,10 @@ fn an_empty_select_refuses_to_wait_forever() {
 fn an_empty_try_select_finds_nothing_ready() {
     assert!(Select::<()>::new().try_select().is_err());
     let select = Select::<()>::new().select_timeout(Duration::from_millis(1));
-    assert_eq!(format!("{:?}", select.unwrap_err()), "Select { operations: 0, .. }");
+    assert_eq!(
+        format!("{:?}", select.unwrap_err()),
+        "Select { operations: 0, .. }"
+    );
 }
 
 /// Producers on channels of every flavor, consumers selecting over all of them: every value
@@ -298,12 +308,10 @@ fn drain_open(
     srx: &verisync::spsc::Receiver<usize>,
 ) -> Vec<usize> {
     let mut got = Vec::new();
-    let blocking: [&dyn Fn() -> Result<usize, RecvError>; 4] = [
-        &|| brx.recv(),
-        &|| urx.recv(),
-        &|| zrx.recv(),
-        &|| srx.recv(),
-    ];
+    let blocking: [&dyn Fn() -> Result<usize, RecvError>; 4] =
+        [&|| brx.recv(), &|| urx.recv(), &|| zrx.recv(), &|| {
+            srx.recv()
+        }];
     for (which, recv) in blocking.iter().enumerate() {
         if open[which] {
             while let Ok(v) = recv() {

@@ -331,7 +331,11 @@ impl<T> Rendezvous<T> {
             match &meeting.selection {
                 // A selecting thread is only woken: it completes the operation itself, with
                 // `Disconnected`, on its next try.
-                Some((selection, _)) => selection.notify(),
+                Some((selection, _)) => {
+                    if !cfg!(verisync_mutant = "select_disconnect_forgets_selections") {
+                        selection.notify();
+                    }
+                }
                 None => meeting.complete(Outcome::Disconnected, |_| ()),
             }
         }
@@ -359,10 +363,10 @@ impl<T> Rendezvous<T> {
         if lines.disconnected {
             return Watch::Declined;
         }
-        if !partners
+        let nobody_to_meet = !partners
             .iter()
-            .any(|partner| !partner.belongs_to(selection))
-        {
+            .any(|partner| !partner.belongs_to(selection));
+        if mutant!("select_watch_never_meets", true, nobody_to_meet) {
             let meeting = Meeting::with_selection(slot.take(), Some((selection.clone(), op)));
             own.push_back(meeting.clone());
             return Watch::Line(Ticket(meeting));
@@ -402,7 +406,9 @@ impl<T> Rendezvous<T> {
         }
         // SAFETY: the selection can no longer be claimed, so nobody can take the meeting
         // any more; a partner that did completed it under the lock we now hold.
-        if let Some(value) = unsafe { meeting.take_value() } {
+        if let Some(value) = unsafe { meeting.take_value() }
+            && !cfg!(verisync_mutant = "select_unwatch_loses_value")
+        {
             *slot = Some(value);
         }
     }

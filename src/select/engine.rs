@@ -102,10 +102,24 @@ pub(crate) fn select<R, A: Arms<R>>(arms: &mut A, patience: Patience) -> Option<
             backoff.snooze();
             continue;
         }
-        if let Some(done) = wait_round(arms, count, order, deadline) {
-            return Some(done);
+        match wait_round(arms, count, order, deadline) {
+            Round::Completed(done) => return Some(done),
+            // A last try, for what became ready while the round ended.
+            Round::TimedOut => return try_all(arms, count, order),
+            Round::Again => {}
         }
     }
+}
+
+/// How a round of waiting ended.
+enum Round<R> {
+    /// A partner completed an operation: its handled outcome.
+    Completed(R),
+    /// The deadline passed while the select slept (under a model checker: it would have
+    /// slept).
+    TimedOut,
+    /// Woken, or found something that looks ready: try again.
+    Again,
 }
 
 /// Step 1: every operation once, in `order`.
@@ -113,14 +127,13 @@ fn try_all<R, A: Arms<R>>(arms: &mut A, count: usize, order: impl Fn(usize) -> u
     (0..count).find_map(|k| arms.arm(order(k)).try_complete())
 }
 
-/// Steps 2 to 5: one round of registering, sleeping and taking back; the completed
-/// operation's outcome if a partner completed one.
+/// Steps 2 to 5: one round of registering, sleeping and taking back.
 fn wait_round<R, A: Arms<R>>(
     arms: &mut A,
     count: usize,
     order: impl Fn(usize) -> usize,
     deadline: Option<Instant>,
-) -> Option<R> {
+) -> Round<R> {
     let selection = Selection::new();
     let mut watched = 0;
     let mut waiting = true;
@@ -135,21 +148,23 @@ fn wait_round<R, A: Arms<R>>(
     {
         waiting = false;
     }
-    if waiting {
-        selection.sleep(deadline);
-    }
+    let timed_out = waiting && selection.sleep(deadline);
     let selected = selection.abort();
     for k in 0..watched {
         arms.arm(order(k)).unwatch(&selection);
     }
-    selected.map(|op| arms.arm(op).finish())
+    match selected {
+        Some(op) => Round::Completed(arms.arm(op).finish()),
+        None if timed_out => Round::TimedOut,
+        None => Round::Again,
+    }
 }
 
 /// Where this select starts trying: rotates per thread, so that among channels that stay
 /// ready, each gets its turn. Always the first operation under a model checker, whose runs
 /// must be repeatable.
 fn first_arm(count: usize) -> usize {
-    if MODEL_CHECKED || count < 2 {
+    if MODEL_CHECKED || count < 2 || cfg!(verisync_mutant = "select_start_fixed") {
         return 0;
     }
     std::thread_local! {

@@ -119,8 +119,12 @@ impl<E: Sink> SendEndpoint for E {}
 #[must_use = "a select does nothing until one of its `select` methods runs it"]
 pub struct Select<'a, R, A = ()> {
     arms: A,
-    _endpoints: PhantomData<fn(&'a ()) -> R>,
+    _endpoints: Endpoints<'a, R>,
 }
+
+/// What a [`Select`] holds without storing it: borrows of endpoints for `'a`, handlers that
+/// return `R`.
+type Endpoints<'a, R> = PhantomData<(&'a (), fn() -> R)>;
 
 impl<R> Select<'_, R> {
     /// A select without operations yet.
