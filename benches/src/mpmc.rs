@@ -22,6 +22,10 @@
 //!   kanal's `bounded(0)`, std's `sync_channel(0)` (the baseline).
 //! - `rendezvous_2p2c`: the 2p2c workload through one rendezvous channel; std's receiver,
 //!   which cannot be cloned, is shared behind a `Mutex`, as std code shares it.
+//! - `select_2p1c`: two producer threads each send half of `0..items` into a channel of
+//!   their own (capacity 1024); one consumer takes every value with a select over both
+//!   receivers: verisync's `Select`, crossbeam-channel's `select!` (the baseline), flume's
+//!   `Selector`. `select_rendezvous_2p1c`: the same over rendezvous channels.
 //! - `mpmc_floor`: one thread, no contention: fill the queue (1024 pushes), drain it (1024
 //!   pops), repeat; `items` is rounded down to whole rounds. The per-operation cost floor.
 //!
@@ -189,6 +193,72 @@ macro_rules! pingpong {
     }};
 }
 
+/// Moves `$items` values from two producer threads, each sending into a channel of its own
+/// that `$make` builds, to one consumer that takes each value from whichever channel is ready
+/// with `$select`, an expression over the two receivers `$rx1` and `$rx2` that evaluates to
+/// the value. The consumer keeps a sender of each channel, so neither disconnects while the
+/// other still carries values.
+macro_rules! select_group {
+    ($items:expr, $make:expr, |$rx1:ident, $rx2:ident| $select:expr) => {{
+        let (tx1, rx1) = $make;
+        let (tx2, rx2) = $make;
+        let keep = (tx1.clone(), tx2.clone());
+        let producers = [tx1, tx2]
+            .into_iter()
+            .map(|tx| {
+                move |values: Range<u64>| {
+                    for value in values {
+                        tx.send(value).expect("receiver gone");
+                    }
+                }
+            })
+            .collect();
+        let consumer = move |quota: u64| {
+            let _keep = keep;
+            let ($rx1, $rx2) = (&rx1, &rx2);
+            (0..quota).fold(0u64, |sum, _| sum.wrapping_add($select))
+        };
+        run_group($items, producers, vec![consumer])
+    }};
+}
+
+/// The cases of the select workloads, over channels of `$capacity`.
+macro_rules! select_cases {
+    ($capacity:expr) => {
+        vec![
+            case("verisync Select", |n| {
+                select_group!(n, verisync::mpmc::channel($capacity), |a, b| {
+                    verisync::select::Select::new()
+                        .recv(a, |v| v)
+                        .recv(b, |v| v)
+                        .select()
+                        .expect("senders gone")
+                })
+            }),
+            case(CROSSBEAM_SELECT, |n| {
+                select_group!(n, crossbeam_channel::bounded($capacity), |a, b| {
+                    crossbeam_channel::select! {
+                        recv(a) -> v => v,
+                        recv(b) -> v => v,
+                    }
+                    .expect("senders gone")
+                })
+            }),
+            case("flume Selector", |n| {
+                select_group!(n, flume::bounded($capacity), |a, b| {
+                    flume::Selector::new()
+                        .recv(a, |v| v)
+                        .recv(b, |v| v)
+                        .wait()
+                        .expect("senders gone")
+                })
+            }),
+        ]
+    };
+}
+
+/// Row label of crossbeam-channel's `select!`, the select workloads' baseline.
+const CROSSBEAM_SELECT: &str = "crossbeam select!";
 /// Row label of [`LockedChannel`].
 const LOCKED: &str = "Mutex<VecDeque>+Condvar";
 /// Row label of `std::sync::mpsc::sync_channel(0)`.
@@ -274,6 +344,18 @@ pub fn workloads() -> Vec<Workload> {
                 case("flume", |n| blocking_group!(n, 2, 2, flume::bounded(0))),
                 case(STD_RENDEZVOUS, group_std_rendezvous_2p2c),
             ],
+        },
+        Workload {
+            id: "select_2p1c",
+            baseline: CROSSBEAM_SELECT,
+            items: 1 << 20,
+            cases: select_cases!(CAPACITY),
+        },
+        Workload {
+            id: "select_rendezvous_2p1c",
+            baseline: CROSSBEAM_SELECT,
+            items: 1 << 15,
+            cases: select_cases!(0),
         },
         Workload {
             id: "mpmc_floor",
