@@ -13,6 +13,11 @@
 //! registration and wakes the waiter, or the waiter's re-check sees the progress. That is the
 //! whole defence against lost wake-ups, and `tests/loom_park.rs` checks it exhaustively.
 //!
+//! A selecting thread waits on several queues at once: it [`watch`](WaitQueue::watch)es each
+//! with its [`Selection`], which counts as a sleeper, issues the heavy half of the fence,
+//! re-checks its channels and sleeps on the selection; a notifier that finds sleepers also
+//! notifies every selection watching. The same Dekker argument holds for each queue.
+//!
 //! # The asymmetric fence
 //! A full `SeqCst` fence on every push would stall the fast path on the store buffer, so the
 //! pair is a [`StoreLoadFence`]: the notifier issues its light half (a compiler fence on Linux)

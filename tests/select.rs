@@ -331,3 +331,17 @@ fn try_recv_after_a_select_sees_the_rest() {
     assert_eq!(rx.try_recv(), Ok(2));
     assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
 }
+
+#[test]
+fn recv_each_waits_on_a_set_known_at_run_time() {
+    let (senders, receivers): (Vec<_>, Vec<_>) = (0..5).map(|_| channel::<usize>(0)).unzip();
+    let (_idle_tx, idle) = channel::<usize>(1);
+    let sender = spawn_watched("sender to channel 3", move || senders[3].send(30));
+    let got = Select::new()
+        .recv(&idle, |_| None)
+        .recv_each(&receivers, |i, v| Some((i, v.unwrap())))
+        .recv_each(&[] as &[verisync::mpmc::Receiver<usize>], |_, _| None)
+        .select();
+    assert_eq!(got, Some((3, 30)));
+    assert_eq!(sender.join(), Ok(()));
+}

@@ -42,34 +42,70 @@ pub trait Arm<R> {
     fn finish(&mut self) -> R;
 }
 
-/// The operations of a select, as a list built one [`Arm`] at a time: `()`, then
-/// `((), first)`, then `(((), first), second)`, and so on.
+/// The operations of a select, as a list built one [`Arm`] (or one `Vec` of them) at a time:
+/// `()`, then `((), first)`, then `(((), first), second)`, and so on.
 pub trait Arms<R> {
     /// How many operations the list holds.
-    const COUNT: usize;
+    fn count(&self) -> usize;
     /// The operation at `index`, counting from the first added.
     fn arm(&mut self, index: usize) -> &mut dyn Arm<R>;
 }
 
 impl<R> Arms<R> for () {
-    const COUNT: usize = 0;
+    fn count(&self) -> usize {
+        0
+    }
 
     fn arm(&mut self, index: usize) -> &mut dyn Arm<R> {
         unreachable!("a select has no operation {index}")
     }
 }
 
-impl<R, Earlier: Arms<R>, Last: Arm<R>> Arms<R> for (Earlier, Last) {
-    const COUNT: usize = Earlier::COUNT + 1;
+impl<R, Earlier: Arms<R>, Last: Arms<R>> Arms<R> for (Earlier, Last) {
+    fn count(&self) -> usize {
+        self.0.count() + self.1.count()
+    }
 
     fn arm(&mut self, index: usize) -> &mut dyn Arm<R> {
-        if index == Earlier::COUNT {
-            &mut self.1
-        } else {
+        let earlier = self.0.count();
+        if index < earlier {
             self.0.arm(index)
+        } else {
+            self.1.arm(index - earlier)
         }
     }
 }
+
+impl<R, Each: Arm<R>> Arms<R> for Vec<Each> {
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn arm(&mut self, index: usize) -> &mut dyn Arm<R> {
+        &mut self[index]
+    }
+}
+
+/// A single operation is a list of one.
+macro_rules! arm_is_a_list_of_one {
+    ($arm:ident, $endpoint:ident) => {
+        impl<R, E: $endpoint, F> Arms<R> for $arm<'_, E, F>
+        where
+            Self: Arm<R>,
+        {
+            fn count(&self) -> usize {
+                1
+            }
+
+            fn arm(&mut self, _: usize) -> &mut dyn Arm<R> {
+                self
+            }
+        }
+    };
+}
+
+arm_is_a_list_of_one!(RecvArm, Source);
+arm_is_a_list_of_one!(SendArm, Sink);
 
 /// How long a select may wait.
 #[derive(Clone, Copy)]
@@ -83,7 +119,7 @@ pub(crate) enum Patience {
 /// Runs the select protocol (module documentation) over `arms`: the handled outcome of the
 /// operation that completed, or `None` if none could within `patience`.
 pub(crate) fn select<R, A: Arms<R>>(arms: &mut A, patience: Patience) -> Option<R> {
-    let count = A::COUNT;
+    let count = arms.count();
     let start = first_arm(count);
     let order = move |k: usize| (start + k) % count;
     let deadline = match patience {

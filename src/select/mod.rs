@@ -202,6 +202,49 @@ impl<'a, R, A: Arms<R>> Select<'a, R, A> {
         self.with(SendArm::new(sender, value, handler))
     }
 
+    /// Adds a receive from each of `receivers`; if the select completes the one at index
+    /// `i`, `handler` gets `i` and the value, or [`RecvError`] if every sender of that channel
+    /// is gone and nothing is left to take. For a set of receivers known only at run time.
+    ///
+    /// # Examples
+    /// ```
+    /// use verisync::select::Select;
+    ///
+    /// let (senders, receivers): (Vec<_>, Vec<_>) =
+    ///     (0..4).map(|_| verisync::mpmc::channel::<&str>(1)).unzip();
+    /// senders[2].send("from 2").unwrap();
+    /// let (from, got) = Select::new()
+    ///     .recv_each(&receivers, |i, got| (i, got.unwrap()))
+    ///     .select();
+    /// assert_eq!((from, got), (2, "from 2"));
+    /// ```
+    #[allow(
+        clippy::type_complexity,
+        reason = "one more level of the list of operations, spelled out: the select with a Vec of receives added"
+    )]
+    pub fn recv_each<E, F>(
+        self,
+        receivers: &'a [E],
+        handler: F,
+    ) -> Select<
+        'a,
+        R,
+        (
+            A,
+            Vec<RecvArm<'a, E, impl FnOnce(Result<E::Item, RecvError>) -> R>>,
+        ),
+    >
+    where
+        E: RecvEndpoint,
+        F: Fn(usize, Result<E::Item, RecvError>) -> R + Clone,
+    {
+        let arms = receivers.iter().enumerate().map(|(index, receiver)| {
+            let handler = handler.clone();
+            RecvArm::new(receiver, move |outcome| handler(index, outcome))
+        });
+        self.with(arms.collect())
+    }
+
     fn with<Arm>(self, arm: Arm) -> Select<'a, R, (A, Arm)> {
         Select {
             arms: (self.arms, arm),
@@ -247,7 +290,7 @@ impl<'a, R, A: Arms<R>> Select<'a, R, A> {
     /// ```
     pub fn select(self) -> R {
         assert!(
-            A::COUNT > 0,
+            self.arms.count() > 0,
             "verisync::select::Select::select: no operations, so it would wait forever"
         );
         match self.run(Patience::Until(None)) {
@@ -306,7 +349,7 @@ impl<'a, R, A: Arms<R>> Select<'a, R, A> {
 impl<R, A: Arms<R>> fmt::Debug for Select<'_, R, A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Select")
-            .field("operations", &A::COUNT)
+            .field("operations", &self.arms.count())
             .finish_non_exhaustive()
     }
 }
