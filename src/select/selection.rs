@@ -34,13 +34,16 @@ impl Selection {
 
     /// Claims the selection for operation `op`; false if it is claimed already.
     pub(crate) fn try_claim(&self, op: usize) -> bool {
-        // AcqRel on success, Acquire on failure: pairs with the other claims of this
-        // selection (the partner's and the selecting thread's `abort`), so the one that wins
-        // sees everything the selecting thread did before registering. The value handed over
-        // travels under the channel's lock, not through this word.
+        // Relaxed (both): the word only decides who wins; it publishes nothing. Pairs with the
+        // other exchanges of this word (the partners', `abort`), which all see one modification
+        // order, so exactly one wins. The data travels under the rendezvous channel's lock: a
+        // partner claims and completes the meeting in one critical section, and the selecting
+        // thread, once `abort` has read the claim, takes that lock before it reads the meeting
+        // (`Rendezvous::unwatch`); its critical section cannot come first, or its read of the
+        // claim would happen before the claim. (The ordering audit weakened it from AcqRel.)
         let won = self
             .state
-            .compare_exchange(WAITING, op + 1, Ordering::AcqRel, Ordering::Acquire)
+            .compare_exchange(WAITING, op + 1, Ordering::Relaxed, Ordering::Relaxed)
             .is_ok();
         mutant!("select_claim_ignored", true, won)
     }
@@ -57,11 +60,11 @@ impl Selection {
     /// selecting thread, during registration) completed operation `op`, `None` if none did,
     /// and none can any more.
     pub(crate) fn abort(&self) -> Option<usize> {
-        // AcqRel/Acquire: pairs with `try_claim`'s exchange, so a partner's claim is seen
-        // with what it did before it.
+        // Relaxed (both): pairs with `try_claim`'s exchange, and publishes nothing, as there:
+        // what a partner did is read under the channel's lock.
         match self
             .state
-            .compare_exchange(WAITING, ABORTED, Ordering::AcqRel, Ordering::Acquire)
+            .compare_exchange(WAITING, ABORTED, Ordering::Relaxed, Ordering::Relaxed)
         {
             Ok(_) | Err(ABORTED) => None,
             Err(claimed) => Some(claimed - 1),
