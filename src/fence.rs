@@ -52,6 +52,18 @@ impl StoreLoadFence {
     }
 }
 
+/// The heavy half of every [`StoreLoadFence`] at once, for a thread that registered with
+/// several wait queues (a select): the split is chosen for the whole process (one
+/// registration, made before the first fence exists), so one membarrier (or one `SeqCst`
+/// fence) pairs with the light half of each.
+pub(crate) fn heavy_for_every_fence() {
+    if membarrier::is_registered() {
+        membarrier::heavy_barrier();
+    } else {
+        fence(Ordering::SeqCst);
+    }
+}
+
 /// A `SeqCst` fence, out of line: the light half's fallback, kept off the fast path's
 /// straight line where membarrier does the heavy work.
 #[cold]

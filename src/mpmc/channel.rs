@@ -17,9 +17,7 @@ use crate::error::{
     TrySendError,
 };
 use crate::park::WaitQueue;
-use crate::select::{
-    Selection, Sink, Source, Watch, queue_looks_ready, unwatch_queue, watch_queue,
-};
+use crate::select::{Selection, Sink, Source, Watch, unwatch_queue, watch_queue};
 use crate::sync::{Arc, AtomicUsize, Ordering};
 
 // The endpoints add counts and wait queues, whose locks guard no user code: written out, so
@@ -777,9 +775,7 @@ impl<T> Source for Receiver<T> {
     }
 
     fn take_looks_ready(&self) -> bool {
-        queue_looks_ready(&self.shared.receiver_waits, || {
-            !self.is_empty() || self.shared.senders_gone()
-        })
+        !self.is_empty() || self.shared.senders_gone()
     }
 
     fn unwatch_take(&self, watch: Watch<T>, selection: &Arc<Selection>, received: &mut Option<T>) {
@@ -805,9 +801,7 @@ impl<T> Sink for Sender<T> {
     }
 
     fn put_looks_ready(&self) -> bool {
-        queue_looks_ready(&self.shared.sender_waits, || {
-            !self.is_full() || self.shared.receivers_gone()
-        })
+        !self.is_full() || self.shared.receivers_gone()
     }
 
     fn unwatch_put(&self, watch: Watch<T>, selection: &Arc<Selection>, value: &mut Option<T>) {

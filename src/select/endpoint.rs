@@ -38,7 +38,8 @@ pub trait Source {
         op: usize,
         received: &mut Option<Self::Item>,
     ) -> Watch<Self::Item>;
-    /// After registering (and its fence): whether a receive may succeed now.
+    /// After registering and the heavy half of the wait queues' fence: whether a receive may
+    /// succeed now.
     fn take_looks_ready(&self) -> bool;
     /// Takes a registration back; a value a partner handed over goes to `received`.
     fn unwatch_take(
@@ -62,7 +63,8 @@ pub trait Sink {
         op: usize,
         value: &mut Option<Self::Item>,
     ) -> Watch<Self::Item>;
-    /// After registering (and its fence): whether a send may succeed now.
+    /// After registering and the heavy half of the wait queues' fence: whether a send may
+    /// succeed now.
     fn put_looks_ready(&self) -> bool;
     /// Takes a registration back; the value comes back to `value` unless a partner took it.
     fn unwatch_put(
@@ -77,13 +79,6 @@ pub trait Sink {
 pub(crate) fn watch_queue<T>(waits: &WaitQueue, selection: &Arc<Selection>) -> Watch<T> {
     waits.watch(selection);
     Watch::Queue
-}
-
-/// A buffered channel side's look after registering: the heavy half of `waits`' fence, then
-/// `ready`.
-pub(crate) fn queue_looks_ready(waits: &WaitQueue, ready: impl FnOnce() -> bool) -> bool {
-    waits.fence_before_recheck();
-    ready()
 }
 
 /// Takes back a registration of a buffered channel side.

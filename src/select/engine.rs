@@ -7,7 +7,8 @@
 //! 2. Register a fresh [`Selection`] with every operation's channel: the wait queue of a
 //!    buffered channel's waiting side, or a rendezvous channel's line. A rendezvous partner
 //!    already waiting is met on the spot instead (the operation completes).
-//! 3. Issue the heavy half of each wait queue's store-load fence and look again at every
+//! 3. Issue the heavy half of the wait queues' store-load fence (one for all of them: see
+//!    `fence::heavy_for_every_fence`) and look again at every
 //!    buffered operation: any that looks ready ends the round (the `WaitQueue` protocol:
 //!    either its notifier saw our registration, or we see its progress).
 //! 4. Otherwise sleep on the selection until a channel notifies it or the deadline passes.
@@ -34,7 +35,10 @@ pub trait Arm<R> {
     /// Registers `selection` for this operation, the `op`-th of the select; false if the
     /// round should end now (the operation met a partner, or should be tried again).
     fn watch(&mut self, selection: &Arc<Selection>, op: usize) -> bool;
-    /// After every registration: whether the operation may complete now.
+    /// Whether the registration went into a wait queue, whose store-load fence the select
+    /// must then issue the heavy half of before [`looks_ready`](Self::looks_ready).
+    fn waits_in_queue(&self) -> bool;
+    /// After every registration and that fence: whether the operation may complete now.
     fn looks_ready(&self) -> bool;
     /// Takes the registration back; records the outcome if a partner completed it.
     fn unwatch(&mut self, selection: &Arc<Selection>);
@@ -178,11 +182,11 @@ fn wait_round<R, A: Arms<R>>(
         waiting = arms.arm(op).watch(&selection, op);
         watched += 1;
     }
-    if waiting
-        && !cfg!(verisync_mutant = "select_no_recheck")
-        && (0..watched).any(|k| arms.arm(order(k)).looks_ready())
-    {
-        waiting = false;
+    if waiting && !cfg!(verisync_mutant = "select_no_recheck") {
+        if (0..watched).any(|k| arms.arm(order(k)).waits_in_queue()) {
+            crate::fence::heavy_for_every_fence();
+        }
+        waiting = !(0..watched).any(|k| arms.arm(order(k)).looks_ready());
     }
     let timed_out = waiting && selection.sleep(deadline);
     let selected = selection.abort();
@@ -250,8 +254,12 @@ impl<R, E: Source, F: FnOnce(Result<E::Item, RecvError>) -> R> Arm<R> for RecvAr
         waiting
     }
 
+    fn waits_in_queue(&self) -> bool {
+        matches!(self.watch, Some(Watch::Queue))
+    }
+
     fn looks_ready(&self) -> bool {
-        matches!(self.watch, Some(Watch::Queue)) && self.source.take_looks_ready()
+        self.waits_in_queue() && self.source.take_looks_ready()
     }
 
     fn unwatch(&mut self, selection: &Arc<Selection>) {
@@ -318,8 +326,12 @@ where
         waiting
     }
 
+    fn waits_in_queue(&self) -> bool {
+        matches!(self.watch, Some(Watch::Queue))
+    }
+
     fn looks_ready(&self) -> bool {
-        matches!(self.watch, Some(Watch::Queue)) && self.sink.put_looks_ready()
+        self.waits_in_queue() && self.sink.put_looks_ready()
     }
 
     fn unwatch(&mut self, selection: &Arc<Selection>) {

@@ -64,9 +64,7 @@ pub use crate::error::{
     CapacityError, RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError,
     TrySendError,
 };
-use crate::select::{
-    Selection, Sink, Source, Watch, queue_looks_ready, unwatch_queue, watch_queue,
-};
+use crate::select::{Selection, Sink, Source, Watch, unwatch_queue, watch_queue};
 use crate::sync::{Arc, Ordering};
 
 /// Creates a channel that holds up to `capacity` values.
@@ -697,9 +695,7 @@ impl<T> Source for Receiver<T> {
     }
 
     fn take_looks_ready(&self) -> bool {
-        queue_looks_ready(&self.shared.receiver_waits, || {
-            !self.is_empty() || self.is_disconnected()
-        })
+        !self.is_empty() || self.is_disconnected()
     }
 
     fn unwatch_take(&self, watch: Watch<T>, selection: &Arc<Selection>, _: &mut Option<T>) {
@@ -719,9 +715,7 @@ impl<T> Sink for Sender<T> {
     }
 
     fn put_looks_ready(&self) -> bool {
-        queue_looks_ready(&self.shared.sender_waits, || {
-            !self.is_full() || self.is_disconnected()
-        })
+        !self.is_full() || self.is_disconnected()
     }
 
     fn unwatch_put(&self, watch: Watch<T>, selection: &Arc<Selection>, _: &mut Option<T>) {
