@@ -36,6 +36,8 @@
 //! - [`SyncSender`] also has `send_timeout` and `send_deadline` (unstable in std).
 //! - Every endpoint answers the same status questions: `len`, `is_empty`, `is_full`,
 //!   `capacity` (`None` for [`channel`]) and `is_disconnected`.
+//! - Every endpoint takes part in a [`Select`](crate::select::Select): wait on several
+//!   channels at once, of this module or of `mpmc` and `spsc`.
 //!
 //! The guarantees (ordering, progress, drops) are [`mpmc`](crate::mpmc)'s: these are its
 //! unbounded, bounded and rendezvous channels under std's names.

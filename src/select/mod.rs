@@ -61,7 +61,7 @@
 //! });
 //! jobs_tx.send(1).unwrap();
 //! jobs_tx.send(2).unwrap();
-//! while !jobs.is_empty() {
+//! while !jobs_tx.is_empty() {
 //!     std::thread::sleep(Duration::from_millis(1));
 //! }
 //! stop_tx.send(()).unwrap(); // a rendezvous: returns once the worker took it
@@ -83,12 +83,54 @@ use crate::error::{RecvError, SendError};
 
 /// The receivers a [`Select`] can receive from: those of [`mpmc`](crate::mpmc) (all flavors,
 /// and so [`mpsc`](crate::mpsc)'s) and [`spsc`](crate::spsc). Sealed.
+///
+/// # Examples
+/// ```
+/// use verisync::select::{RecvEndpoint, Select};
+///
+/// /// Takes a value from whichever receiver has one first, whatever their channels.
+/// fn either<A, B>(a: &A, b: &B) -> Option<u32>
+/// where
+///     A: RecvEndpoint<Item = u32>,
+///     B: RecvEndpoint<Item = u32>,
+/// {
+///     Select::new().recv(a, Result::ok).recv(b, Result::ok).select()
+/// }
+///
+/// let (tx, rx) = verisync::spsc::channel(4);
+/// let (_tx2, rx2) = verisync::mpmc::unbounded();
+/// tx.send(1).unwrap();
+/// assert_eq!(either(&rx, &rx2), Some(1));
+/// ```
 pub trait RecvEndpoint: Source {}
 
 impl<E: Source> RecvEndpoint for E {}
 
 /// The senders a [`Select`] can send with: those of [`mpmc`](crate::mpmc) (all flavors),
 /// [`mpsc`](crate::mpsc) and [`spsc`](crate::spsc). Sealed.
+///
+/// # Examples
+/// ```
+/// use verisync::select::{SendEndpoint, Select};
+///
+/// /// Sends `value` with whichever sender has room first; which one took it.
+/// fn to_either<A, B>(a: &A, b: &B, value: u32) -> &'static str
+/// where
+///     A: SendEndpoint<Item = u32>,
+///     B: SendEndpoint<Item = u32>,
+/// {
+///     Select::new()
+///         .send(a, value, |_| "first")
+///         .send(b, value, |_| "second")
+///         .select()
+/// }
+///
+/// let (full, _full_rx) = verisync::mpsc::sync_channel(1);
+/// full.send(0).unwrap();
+/// let (room, room_rx) = verisync::spsc::channel(1);
+/// assert_eq!(to_either(&full, &room, 5), "second");
+/// assert_eq!(room_rx.recv(), Ok(5));
+/// ```
 pub trait SendEndpoint: Sink {}
 
 impl<E: Sink> SendEndpoint for E {}
