@@ -44,7 +44,9 @@ struct Lines<T> {
 struct Meeting<T> {
     /// The value being handed over: the sender's until a receiver takes it. Touched only by
     /// whoever holds the meeting: its waiter before it joins a line and after the outcome is
-    /// set, the partner that took it off the line in between.
+    /// set, the partner that took it off the line (and claimed it) in between. A selecting
+    /// waiter also takes it back, under the lines' lock, once its selection can no longer be
+    /// claimed, whatever the outcome.
     value: UnsafeCell<Option<T>>,
     /// An [`Outcome`]; set once, by the partner or the disconnection that completes it.
     outcome: AtomicUsize,
@@ -61,7 +63,8 @@ struct Meeting<T> {
 pub struct Ticket<T>(Arc<Meeting<T>>);
 
 // SAFETY: the value moves between the waiter and its partner, handed over by the Release store
-// and the Acquire loads of `outcome` (see the field); `T: Send` is needed and enough.
+// and the Acquire loads of `outcome`, or (a selecting waiter) by the lines' lock (see the
+// field); `T: Send` is needed and enough.
 unsafe impl<T: Send> Send for Meeting<T> {}
 // SAFETY: as above; no `&T` is ever handed out.
 unsafe impl<T: Send> Sync for Meeting<T> {}
@@ -172,7 +175,9 @@ impl<T> Meeting<T> {
     /// The value, if it is still (or now) here.
     ///
     /// # Safety
-    /// The meeting's outcome is set, or the caller took it off its line itself.
+    /// The meeting's outcome is set, or the caller took it off its line itself, or (a
+    /// selecting waiter's) its selection can no longer be claimed and the caller holds the
+    /// lines' lock.
     unsafe fn take_value(&self) -> Option<T> {
         // SAFETY: forwarded from the caller: nobody else touches the value any more.
         self.value.with_mut(|value| unsafe { (*value).take() })
