@@ -8,9 +8,9 @@
 //!    buffered channel's waiting side, or a rendezvous channel's line. A rendezvous partner
 //!    already waiting is met on the spot instead (the operation completes).
 //! 3. Issue the heavy half of the wait queues' store-load fence (one for all of them: see
-//!    `fence::heavy_for_every_fence`) and look again at every
-//!    buffered operation: any that looks ready ends the round (the `WaitQueue` protocol:
-//!    either its notifier saw our registration, or we see its progress).
+//!    `fence::heavy_for_every_fence`) and look again at every buffered operation: any that
+//!    looks ready ends the round (the `WaitQueue` protocol: either its notifier saw our
+//!    registration, or we see its progress).
 //! 4. Otherwise sleep on the selection until a channel notifies it or the deadline passes.
 //! 5. End the round: claim the selection back ([`Selection::abort`]) and take every
 //!    registration back. If a rendezvous partner claimed the selection first, its operation
