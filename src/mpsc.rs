@@ -45,7 +45,7 @@
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use crate::select::{Selection, Sink, Watch};
+use crate::select::{Selection, Side, Sink, Watch};
 use crate::sync::Arc;
 
 pub use crate::error::{
@@ -301,33 +301,30 @@ macro_rules! sender_impls {
             }
         }
 
-        impl<T> Sink for $sender<T> {
+        impl<T> Side for $sender<T> {
             type Item = T;
 
-            fn try_put(&self, value: T) -> Result<(), TrySendError<T>> {
-                self.0.try_put(value)
-            }
-
-            fn watch_put(
+            fn watch(
                 &self,
                 selection: &Arc<Selection>,
                 op: usize,
-                value: &mut Option<T>,
+                slot: &mut Option<T>,
             ) -> Watch<T> {
-                self.0.watch_put(selection, op, value)
+                self.0.watch(selection, op, slot)
             }
 
-            fn put_looks_ready(&self) -> bool {
-                self.0.put_looks_ready()
+            fn looks_ready(&self) -> bool {
+                self.0.looks_ready()
             }
 
-            fn unwatch_put(
-                &self,
-                watch: Watch<T>,
-                selection: &Arc<Selection>,
-                value: &mut Option<T>,
-            ) {
-                self.0.unwatch_put(watch, selection, value)
+            fn unwatch(&self, watch: Watch<T>, selection: &Arc<Selection>, slot: &mut Option<T>) {
+                self.0.unwatch(watch, selection, slot);
+            }
+        }
+
+        impl<T> Sink for $sender<T> {
+            fn try_put(&self, value: T) -> Result<(), TrySendError<T>> {
+                self.0.try_put(value)
             }
         }
     };

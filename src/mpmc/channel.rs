@@ -17,7 +17,7 @@ use crate::error::{
     TrySendError,
 };
 use crate::park::WaitQueue;
-use crate::select::{Selection, Sink, Source, Watch, unwatch_queue, watch_queue};
+use crate::select::{Selection, Side, Sink, Source, Watch, unwatch_queue, watch_queue};
 use crate::sync::{Arc, AtomicUsize, Ordering};
 
 // The endpoints add counts and wait queues, whose locks guard no user code: written out, so
@@ -755,59 +755,86 @@ impl<T> fmt::Debug for Receiver<T> {
 
 crate::channel::receiver_iterators!(mpmc);
 
-impl<T> Source for Receiver<T> {
-    type Item = T;
-
-    fn try_take(&self) -> Result<T, TryRecvError> {
-        self.try_recv()
-    }
-
-    fn watch_take(
-        &self,
-        selection: &Arc<Selection>,
-        op: usize,
-        received: &mut Option<T>,
-    ) -> Watch<T> {
-        match &self.shared.flavor {
-            Flavor::Rendezvous(zero) => zero.watch(false, selection, op, received),
-            _ => watch_queue(&self.shared.receiver_waits, selection),
+impl<T> Shared<T> {
+    /// The wait queue of one side: the senders' if `sending`, else the receivers'.
+    fn waits(&self, sending: bool) -> &WaitQueue {
+        if sending {
+            &self.sender_waits
+        } else {
+            &self.receiver_waits
         }
     }
 
-    fn take_looks_ready(&self) -> bool {
-        !self.is_empty() || self.shared.senders_gone()
+    /// A select's registration with one side (the senders' if `sending`): the rendezvous
+    /// line, or that side's wait queue.
+    fn watch(
+        &self,
+        sending: bool,
+        selection: &Arc<Selection>,
+        op: usize,
+        slot: &mut Option<T>,
+    ) -> Watch<T> {
+        match &self.flavor {
+            Flavor::Rendezvous(zero) => zero.watch(sending, selection, op, slot),
+            _ => watch_queue(self.waits(sending), selection),
+        }
     }
 
-    fn unwatch_take(&self, watch: Watch<T>, selection: &Arc<Selection>, received: &mut Option<T>) {
-        match (watch, &self.shared.flavor) {
-            (Watch::Line(ticket), Flavor::Rendezvous(zero)) => zero.unwatch(ticket, received),
-            (watch, _) => unwatch_queue(&self.shared.receiver_waits, watch, selection),
+    /// Takes back a registration of [`watch`](Self::watch).
+    fn unwatch(
+        &self,
+        sending: bool,
+        watch: Watch<T>,
+        selection: &Arc<Selection>,
+        slot: &mut Option<T>,
+    ) {
+        match (watch, &self.flavor) {
+            (Watch::Line(ticket), Flavor::Rendezvous(zero)) => zero.unwatch(ticket, slot),
+            (watch, _) => unwatch_queue(self.waits(sending), watch, selection),
         }
     }
 }
 
-impl<T> Sink for Sender<T> {
+impl<T> Side for Receiver<T> {
     type Item = T;
 
-    fn try_put(&self, value: T) -> Result<(), TrySendError<T>> {
-        self.try_send(value)
+    fn watch(&self, selection: &Arc<Selection>, op: usize, slot: &mut Option<T>) -> Watch<T> {
+        self.shared.watch(false, selection, op, slot)
     }
 
-    fn watch_put(&self, selection: &Arc<Selection>, op: usize, value: &mut Option<T>) -> Watch<T> {
-        match &self.shared.flavor {
-            Flavor::Rendezvous(zero) => zero.watch(true, selection, op, value),
-            _ => watch_queue(&self.shared.sender_waits, selection),
-        }
+    fn looks_ready(&self) -> bool {
+        !self.is_empty() || self.shared.senders_gone()
     }
 
-    fn put_looks_ready(&self) -> bool {
+    fn unwatch(&self, watch: Watch<T>, selection: &Arc<Selection>, slot: &mut Option<T>) {
+        self.shared.unwatch(false, watch, selection, slot);
+    }
+}
+
+impl<T> Source for Receiver<T> {
+    fn try_take(&self) -> Result<T, TryRecvError> {
+        self.try_recv()
+    }
+}
+
+impl<T> Side for Sender<T> {
+    type Item = T;
+
+    fn watch(&self, selection: &Arc<Selection>, op: usize, slot: &mut Option<T>) -> Watch<T> {
+        self.shared.watch(true, selection, op, slot)
+    }
+
+    fn looks_ready(&self) -> bool {
         !self.is_full() || self.shared.receivers_gone()
     }
 
-    fn unwatch_put(&self, watch: Watch<T>, selection: &Arc<Selection>, value: &mut Option<T>) {
-        match (watch, &self.shared.flavor) {
-            (Watch::Line(ticket), Flavor::Rendezvous(zero)) => zero.unwatch(ticket, value),
-            (watch, _) => unwatch_queue(&self.shared.sender_waits, watch, selection),
-        }
+    fn unwatch(&self, watch: Watch<T>, selection: &Arc<Selection>, slot: &mut Option<T>) {
+        self.shared.unwatch(true, watch, selection, slot);
+    }
+}
+
+impl<T> Sink for Sender<T> {
+    fn try_put(&self, value: T) -> Result<(), TrySendError<T>> {
+        self.try_send(value)
     }
 }

@@ -26,53 +26,41 @@ impl<T> Watch<T> {
     }
 }
 
-/// The receiving side of a channel, as a select sees it.
-pub trait Source {
+/// One side of a channel (its receivers or its senders), as a select registers with it.
+pub trait Side {
     type Item;
-    /// The endpoint's `try_recv`.
-    fn try_take(&self) -> Result<Self::Item, TryRecvError>;
-    /// Registers operation `op` of `selection`; a value met on the spot goes to `received`.
-    fn watch_take(
+    /// Registers operation `op` of `selection`. `slot` holds a send's value, which a
+    /// rendezvous line keeps meanwhile (or a partner met on the spot takes); a receive met on
+    /// the spot gets its value there.
+    fn watch(
         &self,
         selection: &Arc<Selection>,
         op: usize,
-        received: &mut Option<Self::Item>,
+        slot: &mut Option<Self::Item>,
     ) -> Watch<Self::Item>;
-    /// After registering and the heavy half of the wait queues' fence: whether a receive may
-    /// succeed now.
-    fn take_looks_ready(&self) -> bool;
-    /// Takes a registration back; a value a partner handed over goes to `received`.
-    fn unwatch_take(
+    /// After registering and the heavy half of the wait queues' fence: whether the operation
+    /// may complete now.
+    fn looks_ready(&self) -> bool;
+    /// Takes a registration back. What a rendezvous entry holds goes to `slot`: a send's value
+    /// unless a partner took it, or the value a partner handed a receive.
+    fn unwatch(
         &self,
         watch: Watch<Self::Item>,
         selection: &Arc<Selection>,
-        received: &mut Option<Self::Item>,
+        slot: &mut Option<Self::Item>,
     );
 }
 
+/// The receiving side of a channel, as a select sees it.
+pub trait Source: Side {
+    /// The endpoint's `try_recv`.
+    fn try_take(&self) -> Result<Self::Item, TryRecvError>;
+}
+
 /// The sending side of a channel, as a select sees it.
-pub trait Sink {
-    type Item;
+pub trait Sink: Side {
     /// The endpoint's `try_send`.
     fn try_put(&self, value: Self::Item) -> Result<(), TrySendError<Self::Item>>;
-    /// Registers operation `op` of `selection`, for the value in `value` (which a rendezvous
-    /// line holds meanwhile, or a partner met on the spot takes).
-    fn watch_put(
-        &self,
-        selection: &Arc<Selection>,
-        op: usize,
-        value: &mut Option<Self::Item>,
-    ) -> Watch<Self::Item>;
-    /// After registering and the heavy half of the wait queues' fence: whether a send may
-    /// succeed now.
-    fn put_looks_ready(&self) -> bool;
-    /// Takes a registration back; the value comes back to `value` unless a partner took it.
-    fn unwatch_put(
-        &self,
-        watch: Watch<Self::Item>,
-        selection: &Arc<Selection>,
-        value: &mut Option<Self::Item>,
-    );
 }
 
 /// A buffered channel side's registration: into the wait queue its other side notifies.

@@ -23,7 +23,7 @@
 
 use std::time::Instant;
 
-use super::endpoint::{Sink, Source, Watch};
+use super::endpoint::{Side, Sink, Source, Watch};
 use super::selection::Selection;
 use crate::error::{RecvError, SendError, TryRecvError, TrySendError};
 use crate::sync::{Arc, Backoff, MODEL_CHECKED};
@@ -32,6 +32,14 @@ use crate::sync::{Arc, Backoff, MODEL_CHECKED};
 pub trait Arm<R> {
     /// Completes the operation if it can without waiting: ready, or disconnected.
     fn try_complete(&mut self) -> Option<R>;
+    /// The operation's registration with its channel, for a round of waiting.
+    fn registration(&mut self) -> &mut dyn Register;
+    /// Hands the outcome of the operation that won the selection to its handler.
+    fn finish(&mut self) -> R;
+}
+
+/// What a round of waiting does with an operation's channel side.
+pub trait Register {
     /// Registers `selection` for this operation, the `op`-th of the select; false if the
     /// round should end now (the operation met a partner, or should be tried again).
     fn watch(&mut self, selection: &Arc<Selection>, op: usize) -> bool;
@@ -40,10 +48,8 @@ pub trait Arm<R> {
     fn waits_in_queue(&self) -> bool;
     /// After every registration and that fence: whether the operation may complete now.
     fn looks_ready(&self) -> bool;
-    /// Takes the registration back; records the outcome if a partner completed it.
+    /// Takes the registration back; keeps what a partner exchanged, if one completed it.
     fn unwatch(&mut self, selection: &Arc<Selection>);
-    /// Hands the outcome of the operation that won the selection to its handler.
-    fn finish(&mut self) -> R;
 }
 
 /// The operations of a select, as a list built one [`Arm`] (or one `Vec` of them) at a time:
@@ -179,19 +185,19 @@ fn wait_round<R, A: Arms<R>>(
     let mut waiting = true;
     while waiting && watched < count {
         let op = order(watched);
-        waiting = arms.arm(op).watch(&selection, op);
+        waiting = arms.arm(op).registration().watch(&selection, op);
         watched += 1;
     }
     if waiting && !cfg!(verisync_mutant = "select_no_recheck") {
-        if (0..watched).any(|k| arms.arm(order(k)).waits_in_queue()) {
+        if (0..watched).any(|k| arms.arm(order(k)).registration().waits_in_queue()) {
             crate::fence::heavy_for_every_fence();
         }
-        waiting = !(0..watched).any(|k| arms.arm(order(k)).looks_ready());
+        waiting = !(0..watched).any(|k| arms.arm(order(k)).registration().looks_ready());
     }
     let timed_out = waiting && selection.sleep(deadline);
     let selected = selection.abort();
     for k in 0..watched {
-        arms.arm(order(k)).unwatch(&selection);
+        arms.arm(order(k)).registration().unwatch(&selection);
     }
     match selected {
         Some(op) => Round::Completed(arms.arm(op).finish()),
@@ -217,38 +223,28 @@ fn first_arm(count: usize) -> usize {
     })
 }
 
-/// A receive from `source`, handled by `handler`.
-pub struct RecvArm<'a, E: Source, F> {
-    source: &'a E,
-    handler: Option<F>,
+/// An operation's channel side, its registration there during a round, and the value it
+/// exchanges: a send's value (here, or in a rendezvous line meanwhile), or the value a
+/// partner handed a receive.
+pub struct Registration<'a, E: Side> {
+    side: &'a E,
+    slot: Option<E::Item>,
     watch: Option<Watch<E::Item>>,
-    /// The value a partner handed over while the operation was registered.
-    received: Option<E::Item>,
 }
 
-impl<'a, E: Source, F> RecvArm<'a, E, F> {
-    pub(crate) fn new(source: &'a E, handler: F) -> Self {
+impl<'a, E: Side> Registration<'a, E> {
+    fn new(side: &'a E, slot: Option<E::Item>) -> Self {
         Self {
-            source,
-            handler: Some(handler),
+            side,
+            slot,
             watch: None,
-            received: None,
         }
     }
 }
 
-impl<R, E: Source, F: FnOnce(Result<E::Item, RecvError>) -> R> Arm<R> for RecvArm<'_, E, F> {
-    fn try_complete(&mut self) -> Option<R> {
-        let outcome = match self.source.try_take() {
-            Ok(value) => Ok(value),
-            Err(TryRecvError::Disconnected) => Err(RecvError),
-            Err(TryRecvError::Empty) => return None,
-        };
-        Some(handle(&mut self.handler, outcome))
-    }
-
+impl<E: Side> Register for Registration<'_, E> {
     fn watch(&mut self, selection: &Arc<Selection>, op: usize) -> bool {
-        let watch = self.source.watch_take(selection, op, &mut self.received);
+        let watch = self.side.watch(selection, op, &mut self.slot);
         let waiting = watch.is_waiting();
         self.watch = Some(watch);
         waiting
@@ -259,41 +255,68 @@ impl<R, E: Source, F: FnOnce(Result<E::Item, RecvError>) -> R> Arm<R> for RecvAr
     }
 
     fn looks_ready(&self) -> bool {
-        self.waits_in_queue() && self.source.take_looks_ready()
+        self.waits_in_queue() && self.side.looks_ready()
     }
 
     fn unwatch(&mut self, selection: &Arc<Selection>) {
         if let Some(watch) = self.watch.take() {
-            self.source
-                .unwatch_take(watch, selection, &mut self.received);
+            self.side.unwatch(watch, selection, &mut self.slot);
         }
+    }
+}
+
+/// A receive from a [`Source`], handled by `handler`.
+pub struct RecvArm<'a, E: Source, F> {
+    /// Its slot receives the value a partner hands over while the receive is registered.
+    registration: Registration<'a, E>,
+    handler: Option<F>,
+}
+
+impl<'a, E: Source, F> RecvArm<'a, E, F> {
+    pub(crate) fn new(source: &'a E, handler: F) -> Self {
+        Self {
+            registration: Registration::new(source, None),
+            handler: Some(handler),
+        }
+    }
+}
+
+impl<R, E: Source, F: FnOnce(Result<E::Item, RecvError>) -> R> Arm<R> for RecvArm<'_, E, F> {
+    fn try_complete(&mut self) -> Option<R> {
+        let outcome = match self.registration.side.try_take() {
+            Ok(value) => Ok(value),
+            Err(TryRecvError::Disconnected) => Err(RecvError),
+            Err(TryRecvError::Empty) => return None,
+        };
+        Some(handle(&mut self.handler, outcome))
+    }
+
+    fn registration(&mut self) -> &mut dyn Register {
+        &mut self.registration
     }
 
     fn finish(&mut self) -> R {
         let value = self
-            .received
+            .registration
+            .slot
             .take()
             .expect("a receive that won the selection holds its value");
         handle(&mut self.handler, Ok(value))
     }
 }
 
-/// A send of `value` to `sink`, handled by `handler`.
+/// A send of a value to a [`Sink`], handled by `handler`.
 pub struct SendArm<'a, E: Sink, F> {
-    sink: &'a E,
-    /// The value to send: here until it is sent, or in a rendezvous line meanwhile.
-    value: Option<E::Item>,
+    /// Its slot holds the value until it is sent (a rendezvous line holds it meanwhile).
+    registration: Registration<'a, E>,
     handler: Option<F>,
-    watch: Option<Watch<E::Item>>,
 }
 
 impl<'a, E: Sink, F> SendArm<'a, E, F> {
     pub(crate) fn new(sink: &'a E, value: E::Item, handler: F) -> Self {
         Self {
-            sink,
-            value: Some(value),
+            registration: Registration::new(sink, Some(value)),
             handler: Some(handler),
-            watch: None,
         }
     }
 }
@@ -304,40 +327,24 @@ where
     F: FnOnce(Result<(), SendError<E::Item>>) -> R,
 {
     fn try_complete(&mut self) -> Option<R> {
-        let value = self
-            .value
+        let registration = &mut self.registration;
+        let value = registration
+            .slot
             .take()
             .expect("a send holds its value between tries");
-        let outcome = match self.sink.try_put(value) {
+        let outcome = match registration.side.try_put(value) {
             Ok(()) => Ok(()),
             Err(TrySendError::Disconnected(value)) => Err(SendError(value)),
             Err(TrySendError::Full(value)) => {
-                self.value = Some(value);
+                registration.slot = Some(value);
                 return None;
             }
         };
         Some(handle(&mut self.handler, outcome))
     }
 
-    fn watch(&mut self, selection: &Arc<Selection>, op: usize) -> bool {
-        let watch = self.sink.watch_put(selection, op, &mut self.value);
-        let waiting = watch.is_waiting();
-        self.watch = Some(watch);
-        waiting
-    }
-
-    fn waits_in_queue(&self) -> bool {
-        matches!(self.watch, Some(Watch::Queue))
-    }
-
-    fn looks_ready(&self) -> bool {
-        self.waits_in_queue() && self.sink.put_looks_ready()
-    }
-
-    fn unwatch(&mut self, selection: &Arc<Selection>) {
-        if let Some(watch) = self.watch.take() {
-            self.sink.unwatch_put(watch, selection, &mut self.value);
-        }
+    fn registration(&mut self) -> &mut dyn Register {
+        &mut self.registration
     }
 
     fn finish(&mut self) -> R {

@@ -76,7 +76,7 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::time::{Duration, Instant};
 
-pub(crate) use self::endpoint::{Sink, Source, Watch, unwatch_queue, watch_queue};
+pub(crate) use self::endpoint::{Side, Sink, Source, Watch, unwatch_queue, watch_queue};
 use self::engine::{Arms, Patience, RecvArm, SendArm};
 pub(crate) use self::selection::Selection;
 use crate::error::{RecvError, SendError};

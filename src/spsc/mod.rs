@@ -64,7 +64,7 @@ pub use crate::error::{
     CapacityError, RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError,
     TrySendError,
 };
-use crate::select::{Selection, Sink, Source, Watch, unwatch_queue, watch_queue};
+use crate::select::{Selection, Side, Sink, Source, Watch, unwatch_queue, watch_queue};
 use crate::sync::{Arc, Ordering};
 
 /// Creates a channel that holds up to `capacity` values.
@@ -683,42 +683,46 @@ impl<T> fmt::Debug for Receiver<T> {
 
 crate::channel::receiver_iterators!(spsc);
 
-impl<T> Source for Receiver<T> {
+impl<T> Side for Receiver<T> {
     type Item = T;
 
-    fn try_take(&self) -> Result<T, TryRecvError> {
-        self.try_recv()
-    }
-
-    fn watch_take(&self, selection: &Arc<Selection>, _op: usize, _: &mut Option<T>) -> Watch<T> {
+    fn watch(&self, selection: &Arc<Selection>, _op: usize, _: &mut Option<T>) -> Watch<T> {
         watch_queue(&self.shared.receiver_waits, selection)
     }
 
-    fn take_looks_ready(&self) -> bool {
+    fn looks_ready(&self) -> bool {
         !self.is_empty() || self.is_disconnected()
     }
 
-    fn unwatch_take(&self, watch: Watch<T>, selection: &Arc<Selection>, _: &mut Option<T>) {
+    fn unwatch(&self, watch: Watch<T>, selection: &Arc<Selection>, _: &mut Option<T>) {
         unwatch_queue(&self.shared.receiver_waits, watch, selection);
     }
 }
 
-impl<T> Sink for Sender<T> {
+impl<T> Source for Receiver<T> {
+    fn try_take(&self) -> Result<T, TryRecvError> {
+        self.try_recv()
+    }
+}
+
+impl<T> Side for Sender<T> {
     type Item = T;
 
-    fn try_put(&self, value: T) -> Result<(), TrySendError<T>> {
-        self.try_send(value)
-    }
-
-    fn watch_put(&self, selection: &Arc<Selection>, _op: usize, _: &mut Option<T>) -> Watch<T> {
+    fn watch(&self, selection: &Arc<Selection>, _op: usize, _: &mut Option<T>) -> Watch<T> {
         watch_queue(&self.shared.sender_waits, selection)
     }
 
-    fn put_looks_ready(&self) -> bool {
+    fn looks_ready(&self) -> bool {
         !self.is_full() || self.is_disconnected()
     }
 
-    fn unwatch_put(&self, watch: Watch<T>, selection: &Arc<Selection>, _: &mut Option<T>) {
+    fn unwatch(&self, watch: Watch<T>, selection: &Arc<Selection>, _: &mut Option<T>) {
         unwatch_queue(&self.shared.sender_waits, watch, selection);
+    }
+}
+
+impl<T> Sink for Sender<T> {
+    fn try_put(&self, value: T) -> Result<(), TrySendError<T>> {
+        self.try_send(value)
     }
 }
