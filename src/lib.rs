@@ -77,6 +77,7 @@ pub mod error;
 pub mod error_collector;
 pub mod fanout;
 mod fence;
+pub mod future;
 pub mod model;
 pub mod mpmc;
 pub mod mpsc;

@@ -38,6 +38,7 @@
 //!   `capacity` (`None` for [`channel`]) and `is_disconnected`.
 //! - Every endpoint takes part in a [`Select`](crate::select::Select): wait on several
 //!   channels at once, of this module or of `mpmc` and `spsc`.
+//! - Async: `send_async` and [`Receiver::recv_async`], cancel safe ([`future`](crate::future)).
 //!
 //! The guarantees (ordering, progress, drops) are [`mpmc`](crate::mpmc)'s: these are its
 //! unbounded, bounded and rendezvous channels under std's names.
@@ -45,6 +46,7 @@
 use std::fmt;
 use std::time::{Duration, Instant};
 
+use crate::future::SendFuture;
 use crate::select::{Selection, Side, Sink, Watch};
 use crate::sync::Arc;
 
@@ -284,9 +286,35 @@ impl<T> SyncSender<T> {
     status_methods!("verisync::mpsc::sync_channel(1)");
 }
 
-/// Clone and `Debug` for both senders, by hand so that they hold for any `T`, as std's do.
+/// Clone and `Debug` for both senders, by hand so that they hold for any `T`, as std's do;
+/// `send_async` and the select traits. `$make` creates a channel for the doc example.
 macro_rules! sender_impls {
-    ($sender:ident) => {
+    ($sender:ident, $make:literal) => {
+        impl<T> $sender<T> {
+            /// Sends `value` from an async task; the future resolves once the value is in the
+            /// channel (see [`mpmc::Sender::send_async`](crate::mpmc::Sender::send_async),
+            /// which this is).
+            ///
+            /// # Errors
+            /// [`SendError`] with the value if the receiver is gone.
+            ///
+            /// # Cancel safety
+            /// Never half-done: if the future is dropped before it completes, the value was
+            /// either sent or is dropped with the future, unsent.
+            ///
+            /// # Examples
+            /// ```
+            /// use verisync::future::block_on;
+            ///
+            #[doc = concat!("let (tx, rx) = ", $make, ";")]
+            /// assert_eq!(block_on(tx.send_async(1)), Ok(()));
+            /// assert_eq!(rx.recv(), Ok(1));
+            /// ```
+            pub fn send_async(&self, value: T) -> SendFuture<&Self> {
+                SendFuture::new(self, value)
+            }
+        }
+
         impl<T> Clone for $sender<T> {
             fn clone(&self) -> Self {
                 Self(self.0.clone())
@@ -330,5 +358,5 @@ macro_rules! sender_impls {
     };
 }
 
-sender_impls!(Sender);
-sender_impls!(SyncSender);
+sender_impls!(Sender, "verisync::mpsc::channel()");
+sender_impls!(SyncSender, "verisync::mpsc::sync_channel(1)");

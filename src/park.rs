@@ -18,12 +18,26 @@
 //! re-checks its channels and sleeps on the selection; a notifier that finds sleepers also
 //! notifies every selection watching. The same Dekker argument holds for each queue.
 //!
+//! A pending future (`crate::future`) watches like a selecting thread, with a selection that
+//! wakes its task. Tasks are woken one per unit of progress ([`notify_one`]) rather than all
+//! at once, so that a thousand tasks waiting for room do not all run for every slot freed:
+//! the queue keeps its tasks in line, oldest first, and takes the one it notifies out of the
+//! line. A task that sees its notification acts on it (retries, and waits again if someone
+//! else got there first, the re-check above covering the gap); a task that stops waiting
+//! without having seen it (its future dropped, or its re-check succeeded) passes it on to the
+//! next task in line, so no wake-up dies with a cancelled future. Threads, sleeping or
+//! selecting, are always all woken.
+//!
+//! [`notify_one`]: WaitQueue::notify_one
+//!
 //! # The asymmetric fence
 //! A full `SeqCst` fence on every push would stall the fast path on the store buffer, so the
 //! pair is a [`StoreLoadFence`]: the notifier issues its light half (a compiler fence on Linux)
 //! and the waiter, which is about to sleep anyway, its heavy half (`membarrier`); see
 //! `fence.rs` for when the halves are split and why that is sound.
 
+use std::collections::VecDeque;
+use std::task::Waker;
 use std::time::Instant;
 
 use crate::fence::StoreLoadFence;
@@ -37,15 +51,29 @@ pub(crate) struct WaitQueue {
     /// The store-load fence between notifiers and waiters.
     fence: StoreLoadFence,
     /// Counts notifications that found sleepers (a sleeper waits until it changes), and
-    /// lists the selecting threads watching this queue.
+    /// lists the selecting threads and the tasks watching this queue.
     rounds: Mutex<Rounds>,
     wakeup: Condvar,
 }
 
 struct Rounds {
     round: u64,
-    /// Selections registered with [`WaitQueue::watch`]; each counts in `sleepers`.
+    /// Threads asleep on `wakeup`: a notification that finds none skips the system call.
+    asleep: usize,
+    /// Selecting threads registered with [`WaitQueue::watch`]; each counts in `sleepers`.
     selections: Vec<Arc<Selection>>,
+    /// Tasks registered with [`WaitQueue::watch`] and not notified yet, oldest first; each
+    /// counts in `sleepers`, until a notification takes it out of the line.
+    tasks: VecDeque<Arc<Selection>>,
+}
+
+/// Which of the tasks waiting a notification wakes.
+#[derive(Clone, Copy)]
+enum Tasks {
+    /// The oldest: one unit of progress (a value pushed, a slot freed) serves one task.
+    One,
+    /// Every one: a batch, or a disconnection.
+    All,
 }
 
 impl WaitQueue {
@@ -55,25 +83,40 @@ impl WaitQueue {
             fence: StoreLoadFence::new(),
             rounds: Mutex::new(Rounds {
                 round: 0,
+                asleep: 0,
                 selections: Vec::new(),
+                tasks: VecDeque::new(),
             }),
             wakeup: Condvar::new(),
         }
     }
 
-    /// Wakes every thread sleeping in [`wait_until`](Self::wait_until).
+    /// Wakes every thread sleeping in [`wait_until`](Self::wait_until), every selecting
+    /// thread and every task watching.
     ///
     /// Call it after publishing progress that a sleeper's retried operation will observe. When
     /// nobody sleeps this is a compiler fence (or one `SeqCst` fence) and one load. Returns
     /// whether anyone was registered (asleep, about to sleep, or [for good](Self::register_for_good)).
     #[inline]
     pub(crate) fn notify_all(&self) -> bool {
+        self.notify(Tasks::All)
+    }
+
+    /// As [`notify_all`](Self::notify_all), but wakes only the oldest task watching (every
+    /// thread still): for progress that one operation can use.
+    #[inline]
+    pub(crate) fn notify_one(&self) -> bool {
+        self.notify(Tasks::One)
+    }
+
+    #[inline]
+    fn notify(&self, tasks: Tasks) -> bool {
         self.fence_after_progress();
         // Relaxed: the fence above orders this load after the caller's progress, and pairs with
         // the fence a waiter issues between registering and re-checking (`fence_before_recheck`).
         let registered = self.sleepers.load(Ordering::Relaxed) != 0;
         if registered {
-            self.wake_sleepers();
+            self.wake_sleepers(tasks);
         }
         registered
     }
@@ -89,36 +132,75 @@ impl WaitQueue {
     }
 
     #[cold]
-    fn wake_sleepers(&self) {
+    fn wake_sleepers(&self, tasks: Tasks) {
         let mut rounds = self.rounds.lock();
         rounds.round = rounds.round.wrapping_add(1);
         rounds
             .selections
             .iter()
             .for_each(|selection| selection.notify());
+        let oldest = self.notify_oldest_task(&mut rounds);
+        let others: Vec<Waker> = match tasks {
+            Tasks::One => Vec::new(),
+            Tasks::All => (0..rounds.tasks.len())
+                .filter_map(|_| self.notify_oldest_task(&mut rounds))
+                .collect(),
+        };
+        let threads_asleep = rounds.asleep != 0;
         drop(rounds);
-        self.wakeup.notify_all();
+        if threads_asleep {
+            self.wakeup.notify_all();
+        }
+        wake(oldest.into_iter().chain(others));
     }
 
-    /// Registers a selecting thread: every [`notify_all`](Self::notify_all) from now on
-    /// notifies `selection` until [`unwatch`](Self::unwatch). As for a sleeper, the caller
-    /// issues [`fence_before_recheck`](Self::fence_before_recheck) before it looks at the
-    /// channel again, then sleeps on its selection.
+    /// Takes the oldest task out of the line and marks it notified; its waker, to wake once
+    /// the lock is released.
+    fn notify_oldest_task(&self, rounds: &mut Rounds) -> Option<Waker> {
+        let task = rounds.tasks.pop_front()?;
+        // Relaxed: as in `unregister`.
+        self.sleepers.fetch_sub(1, Ordering::Relaxed);
+        task.mark_notified()
+    }
+
+    /// Registers a selecting thread or a task: every notification from now on notifies
+    /// `selection` (a task's, until one does) until [`unwatch`](Self::unwatch). As for a
+    /// sleeper, the caller issues [`fence_before_recheck`](Self::fence_before_recheck) before
+    /// it looks at the channel again, then sleeps on its selection (or returns `Pending`).
     pub(crate) fn watch(&self, selection: &Arc<Selection>) {
         let mut rounds = self.rounds.lock();
-        rounds.selections.push(selection.clone());
+        if selection.is_task() {
+            rounds.tasks.push_back(selection.clone());
+        } else {
+            rounds.selections.push(selection.clone());
+        }
         // Relaxed: published by the caller's fence, as in `register`.
         self.sleepers.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Takes back a [`watch`](Self::watch) of `selection`.
+    /// Takes back a [`watch`](Self::watch) of `selection`. A task that was notified but never
+    /// saw it passes the notification on to the next task in line.
     pub(crate) fn unwatch(&self, selection: &Arc<Selection>) {
         let mut rounds = self.rounds.lock();
-        let watching = &mut rounds.selections;
-        if let Some(index) = watching.iter().position(|s| Arc::ptr_eq(s, selection)) {
-            watching.swap_remove(index);
+        let found = if selection.is_task() {
+            let line = &mut rounds.tasks;
+            let index = line.iter().position(|s| Arc::ptr_eq(s, selection));
+            index.and_then(|index| line.remove(index))
+        } else {
+            let watching = &mut rounds.selections;
+            let index = watching.iter().position(|s| Arc::ptr_eq(s, selection));
+            index.map(|index| watching.swap_remove(index))
+        };
+        if found.is_some() {
             // Relaxed: as in `unregister`.
             self.sleepers.fetch_sub(1, Ordering::Relaxed);
+            return;
+        }
+        // Out of the line already: notified (under this lock, so the notice is there).
+        if selection.is_task() && selection.has_unseen_notification() {
+            let passed_on = self.notify_oldest_task(&mut rounds);
+            drop(rounds);
+            wake(passed_on);
         }
     }
 
@@ -176,7 +258,9 @@ impl WaitQueue {
     fn sleep(&self, round: u64, deadline: Option<Instant>) -> bool {
         let mut rounds = self.rounds.lock();
         while rounds.round == round {
-            let (guard, timed_out) = wait_deadline(&self.wakeup, rounds, deadline);
+            rounds.asleep += 1;
+            let (mut guard, timed_out) = wait_deadline(&self.wakeup, rounds, deadline);
+            guard.asleep -= 1;
             if timed_out {
                 return true;
             }
@@ -205,4 +289,9 @@ impl WaitQueue {
     pub(crate) fn fence_before_recheck(&self) {
         self.fence.heavy();
     }
+}
+
+/// Wakes the tasks a notification reached, once the queue's lock is released.
+fn wake(wakers: impl IntoIterator<Item = Waker>) {
+    wakers.into_iter().for_each(Waker::wake);
 }

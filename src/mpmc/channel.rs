@@ -16,6 +16,7 @@ use crate::error::{
     CapacityError, RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError,
     TrySendError,
 };
+use crate::future::{RecvFuture, SendFuture};
 use crate::park::WaitQueue;
 use crate::select::{Selection, Side, Sink, Source, Watch, unwatch_queue, watch_queue};
 use crate::sync::{Arc, AtomicUsize, Ordering};
@@ -136,12 +137,13 @@ impl<T> Shared<T> {
         self.receivers.load(Ordering::Relaxed) == 0
     }
 
-    /// Called after every push: the light half of the fence that the last `Receiver::drop`
-    /// pairs with, then the wake-up of sleeping receivers. Either that drop sees what we pushed
-    /// and drops it, or we see the receivers gone and drop it (with anything else left)
-    /// ourselves, so no value outlives the last receiver.
-    fn pushed(&self) {
-        self.receiver_waits.notify_all();
+    /// Called after every push of one value (`many` false) or more: the light half of the
+    /// fence that the last `Receiver::drop` pairs with, then the wake-up of sleeping receivers
+    /// (one waiting task for one value). Either that drop sees what we pushed and drops it, or
+    /// we see the receivers gone and drop it (with anything else left) ourselves, so no value
+    /// outlives the last receiver.
+    fn pushed(&self, many: bool) {
+        notify(&self.receiver_waits, many);
         if !cfg!(verisync_mutant = "mpmc_keeps_abandoned") && self.receivers_gone() {
             self.flavor.drop_all();
         }
@@ -151,6 +153,17 @@ impl<T> Shared<T> {
         // Acquire: pairs with the Release decrements in `Sender::drop` (a release sequence), so
         // every value any sender pushed before dropping is visible to the next pop.
         self.senders.load(Ordering::Acquire) == 0
+    }
+}
+
+/// Wakes the waiters of `waits` after progress: for one value (or one slot), every thread but
+/// only one task, which is all one value can serve (see `park.rs`); for `many`, everyone.
+#[inline(always)]
+fn notify(waits: &WaitQueue, many: bool) {
+    if many {
+        waits.notify_all();
+    } else {
+        waits.notify_one();
     }
 }
 
@@ -250,7 +263,7 @@ impl<T> Sender<T> {
         }
         let flavor = &self.shared.flavor;
         flavor.push(value, on_busy).map_err(TrySendError::Full)?;
-        self.shared.pushed();
+        self.shared.pushed(false);
         Ok(())
     }
 
@@ -313,6 +326,37 @@ impl<T> Sender<T> {
     /// ```
     pub fn send_deadline(&self, value: T, deadline: Instant) -> Result<(), SendTimeoutError<T>> {
         self.send_until(value, Some(deadline))
+    }
+
+    /// Sends `value` from an async task: the future resolves once the value is in the
+    /// channel (a rendezvous channel: taken by a receiver), waiting for room without blocking
+    /// the thread. Blocking senders, selects and other tasks may use the channel meanwhile.
+    ///
+    /// # Errors
+    /// [`SendError`] with the value if every receiver is gone.
+    ///
+    /// # Cancel safety
+    /// Never half-done: if the future is dropped before it completes, the value was either
+    /// sent or is dropped with the future, unsent. Its place among the waiting senders goes
+    /// to the next one. See [`future`](crate::future) for timeouts.
+    ///
+    /// # Examples
+    /// ```
+    /// use verisync::future::block_on;
+    ///
+    /// let (tx, rx) = verisync::mpmc::channel(1);
+    /// let producer = std::thread::spawn(move || {
+    ///     block_on(async {
+    ///         for i in 0..3 {
+    ///             tx.send_async(i).await.unwrap();
+    ///         }
+    ///     })
+    /// });
+    /// assert_eq!(rx.iter().collect::<Vec<_>>(), [0, 1, 2]);
+    /// producer.join().unwrap();
+    /// ```
+    pub fn send_async(&self, value: T) -> SendFuture<&Self> {
+        SendFuture::new(self, value)
     }
 
     fn send_until(&self, value: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
@@ -388,7 +432,7 @@ impl<T> Sender<T> {
         if self.shared.flavor.push_many(batch, OnBusy::GiveUp) == 0 {
             return None;
         }
-        self.shared.pushed();
+        self.shared.pushed(true);
         Some(Ok(()))
     }
 
@@ -481,7 +525,7 @@ impl<T> Receiver<T> {
 
     #[inline(always)]
     fn recv_now(&self, on_busy: OnBusy) -> Result<T, TryRecvError> {
-        self.try_recv_with(|flavor| flavor.pop(on_busy))
+        self.try_recv_with(false, |flavor| flavor.pop(on_busy))
     }
 
     /// Takes the oldest value, waiting for one if the buffer is empty (spins briefly, then
@@ -541,6 +585,32 @@ impl<T> Receiver<T> {
     /// ```
     pub fn recv_deadline(&self, deadline: Instant) -> Result<T, RecvTimeoutError> {
         self.recv_until(Some(deadline))
+    }
+
+    /// Receives the oldest value from an async task: the future resolves once a value is
+    /// there, waiting without blocking the thread.
+    ///
+    /// # Errors
+    /// [`RecvError`] once the buffer is empty and every sender is gone.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: if the future is dropped before it completes, no value was taken from the
+    /// channel, so it can be used as a branch of `tokio::select!` in a loop. (A rendezvous
+    /// sender that handed its value to this receive just before it was dropped has sent it:
+    /// the value goes to the next receiver.) A wake-up the future got but did not act on goes
+    /// to the next receiver waiting. See [`future`](crate::future) for timeouts.
+    ///
+    /// # Examples
+    /// ```
+    /// use verisync::future::block_on;
+    ///
+    /// let (tx, rx) = verisync::mpmc::channel(0); // rendezvous
+    /// let consumer = std::thread::spawn(move || block_on(rx.recv_async()));
+    /// tx.send("hello").unwrap();
+    /// assert_eq!(consumer.join().unwrap(), Ok("hello"));
+    /// ```
+    pub fn recv_async(&self) -> RecvFuture<&Self> {
+        RecvFuture::new(self)
     }
 
     fn recv_until(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
@@ -614,17 +684,18 @@ impl<T> Receiver<T> {
         if max == 0 {
             return Ok(0);
         }
-        self.try_recv_with(|flavor| {
+        self.try_recv_with(true, |flavor| {
             let taken = flavor.pop_many(out, max, on_busy);
             (taken > 0).then_some(taken)
         })
     }
 
-    /// Runs `take` (which returns what it took, if anything), draining what senders pushed
-    /// before they all dropped, and wakes blocked senders after a take.
+    /// Runs `take` (which returns what it took, if anything: one value, or `many`), draining
+    /// what senders pushed before they all dropped, and wakes blocked senders after a take.
     #[inline(always)]
     fn try_recv_with<R>(
         &self,
+        many: bool,
         mut take: impl FnMut(&Flavor<T>) -> Option<R>,
     ) -> Result<R, TryRecvError> {
         let shared = &*self.shared;
@@ -637,7 +708,7 @@ impl<T> Receiver<T> {
         if let Flavor::Bounded(_) = shared.flavor
             && !cfg!(verisync_mutant = "mpmc_recv_no_wake")
         {
-            shared.sender_waits.notify_all();
+            notify(&shared.sender_waits, many);
         }
         Ok(taken)
     }
@@ -814,6 +885,13 @@ impl<T> Side for Receiver<T> {
 impl<T> Source for Receiver<T> {
     fn try_take(&self) -> Result<T, TryRecvError> {
         self.try_recv()
+    }
+
+    fn give_back(&self, value: T) {
+        let Flavor::Rendezvous(zero) = &self.shared.flavor else {
+            unreachable!("a buffered channel hands no value to a waiting receive");
+        };
+        zero.give_back(value);
     }
 }
 

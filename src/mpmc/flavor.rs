@@ -112,12 +112,12 @@ impl<T> Flavor<T> {
     }
 
     /// Pops and drops every value; other threads may pop at the same time. A rendezvous holds
-    /// none.
+    /// only the values that cancelled receives gave back.
     pub(super) fn drop_all(&self) {
         match self {
             Self::Bounded(queue) => queue.drop_all(),
             Self::Unbounded(list) => list.drop_all(),
-            Self::Rendezvous(_) => {}
+            Self::Rendezvous(zero) => zero.drop_given_back(),
         }
     }
 }

@@ -18,6 +18,12 @@
 //! the selector stopped waiting). A selecting thread that finds a partner already waiting
 //! claims its own selection first, then the partner's, so two selectors meeting on one channel
 //! pair up instead of both backing off.
+//!
+//! A pending future waits in a line the same way, with a selection of its own that wakes its
+//! task. When such a receive is cancelled after a partner handed it a value (the sender has
+//! returned, its value delivered), the value is not lost: it goes to the next receiver
+//! waiting, or to the front of the senders' line with nobody waiting on it, where the next
+//! receive takes it ([`Rendezvous::give_back`]).
 
 use std::collections::VecDeque;
 use std::time::Instant;
@@ -50,12 +56,22 @@ struct Meeting<T> {
     value: UnsafeCell<Option<T>>,
     /// An [`Outcome`]; set once, by the partner or the disconnection that completes it.
     outcome: AtomicUsize,
-    /// Whether the waiter sleeps on `completed` (so the completer must signal it).
-    asleep: Mutex<bool>,
-    completed: Condvar,
-    /// For a selecting thread's entry: its selection and the operation's index in it. Such a
-    /// waiter sleeps on the selection instead of `completed`.
-    selection: Option<(Arc<Selection>, usize)>,
+    waiter: Waiter,
+}
+
+/// Who waits for a meeting's outcome, and how they are woken.
+enum Waiter {
+    /// A thread in a blocking `send` or `recv`, asleep on `completed` if `asleep`.
+    Thread {
+        asleep: Mutex<bool>,
+        completed: Condvar,
+    },
+    /// A selecting thread or a pending future: its selection and the operation's index in
+    /// it. The waiter sleeps on the selection (or its task waits for the selection's waker).
+    Selecting(Arc<Selection>, usize),
+    /// Nobody: a value that a receive was handed and then gave back, cancelled, waiting in
+    /// the senders' line for the next receive ([`Rendezvous::give_back`]).
+    Nobody,
 }
 
 /// A selecting thread's entry in one of a rendezvous channel's lines, from
@@ -89,35 +105,36 @@ impl Outcome {
 }
 
 impl<T> Meeting<T> {
-    fn new(value: Option<T>) -> Arc<Self> {
-        Self::with_selection(value, None)
-    }
-
-    fn with_selection(value: Option<T>, selection: Option<(Arc<Selection>, usize)>) -> Arc<Self> {
+    fn new(value: Option<T>, waiter: Waiter) -> Arc<Self> {
         Arc::new(Self {
             value: UnsafeCell::new(value),
             outcome: AtomicUsize::new(Outcome::Waiting as usize),
+            waiter,
+        })
+    }
+
+    /// A blocking thread's meeting.
+    fn for_thread(value: Option<T>) -> Arc<Self> {
+        let waiter = Waiter::Thread {
             asleep: Mutex::new(false),
             completed: Condvar::new(),
-            selection,
-        })
+        };
+        Self::new(value, waiter)
     }
 
     /// Takes the right to complete the meeting, for someone who just took it off its line: a
     /// plain waiter's is always there; a selecting thread's only if its selection is still
     /// unclaimed.
     fn claim(&self) -> bool {
-        match &self.selection {
-            Some((selection, op)) => selection.try_claim(*op),
-            None => true,
+        match &self.waiter {
+            Waiter::Selecting(selection, op) => selection.try_claim(*op),
+            Waiter::Thread { .. } | Waiter::Nobody => true,
         }
     }
 
     /// Whether this is an entry of `selection`'s.
     fn belongs_to(&self, selection: &Arc<Selection>) -> bool {
-        self.selection
-            .as_ref()
-            .is_some_and(|(own, _)| Arc::ptr_eq(own, selection))
+        matches!(&self.waiter, Waiter::Selecting(own, _) if Arc::ptr_eq(own, selection))
     }
 
     fn outcome(&self) -> Outcome {
@@ -136,15 +153,17 @@ impl<T> Meeting<T> {
         // Release: pairs with the Acquire load in `outcome`.
         self.outcome
             .store(outcome as usize, ordering!("zero_relaxed_outcome", Release));
-        if let Some((selection, _)) = &self.selection {
-            selection.notify();
-            return result;
-        }
-        // The waiter checks the outcome under this lock before it sleeps: either it saw the
-        // store above, or it is asleep (or about to be, the lock released by its wait) by the
-        // time we look.
-        if *self.asleep.lock() && !cfg!(verisync_mutant = "zero_no_wake") {
-            self.completed.notify_one();
+        match &self.waiter {
+            Waiter::Selecting(selection, _) => selection.notify(),
+            // The waiter checks the outcome under this lock before it sleeps: either it saw
+            // the store above, or it is asleep (or about to be, the lock released by its wait)
+            // by the time we look.
+            Waiter::Thread { asleep, completed } => {
+                if *asleep.lock() && !cfg!(verisync_mutant = "zero_no_wake") {
+                    completed.notify_one();
+                }
+            }
+            Waiter::Nobody => {}
         }
         result
     }
@@ -152,6 +171,9 @@ impl<T> Meeting<T> {
     /// Waits until the meeting completes or `deadline` passes (spinning briefly first); the
     /// outcome, `Waiting` if the deadline passed first.
     fn wait(&self, deadline: Option<Instant>) -> Outcome {
+        let Waiter::Thread { asleep, completed } = &self.waiter else {
+            unreachable!("only a blocking thread waits on its meeting");
+        };
         let backoff = Backoff::new();
         while !backoff.is_completed() {
             if self.outcome() != Outcome::Waiting {
@@ -159,10 +181,10 @@ impl<T> Meeting<T> {
             }
             backoff.snooze();
         }
-        let mut asleep = self.asleep.lock();
+        let mut asleep = asleep.lock();
         while self.outcome() == Outcome::Waiting {
             *asleep = true;
-            let (guard, timed_out) = wait_deadline(&self.completed, asleep, deadline);
+            let (guard, timed_out) = wait_deadline(completed, asleep, deadline);
             asleep = guard;
             *asleep = false;
             if timed_out {
@@ -228,7 +250,7 @@ impl<T> Rendezvous<T> {
             if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
                 return Err(SendTimeoutError::Timeout(value));
             }
-            let meeting = Meeting::new(Some(value));
+            let meeting = Meeting::for_thread(Some(value));
             lines.senders.push_back(meeting.clone());
             meeting
         };
@@ -273,7 +295,7 @@ impl<T> Rendezvous<T> {
             if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
                 return Err(RecvTimeoutError::Timeout);
             }
-            let meeting = Meeting::new(None);
+            let meeting = Meeting::for_thread(None);
             lines.receivers.push_back(meeting.clone());
             meeting
         };
@@ -323,7 +345,10 @@ impl<T> Rendezvous<T> {
     }
 
     /// Either side is gone: completes every waiting meeting as `Disconnected` (senders keep
-    /// their values), and every later operation fails.
+    /// their values), and every later operation fails. Values given back by cancelled
+    /// receives stay for the receivers (and go with the last of them: [`drop_given_back`]).
+    ///
+    /// [`drop_given_back`]: Self::drop_given_back
     pub(super) fn disconnect(&self) {
         let mut lines = self.lines.lock();
         lines.disconnected = true;
@@ -331,19 +356,52 @@ impl<T> Rendezvous<T> {
             return;
         }
         let lines = &mut *lines;
-        let waiting = lines.senders.drain(..).chain(lines.receivers.drain(..));
+        let waiting: Vec<_> = lines
+            .senders
+            .drain(..)
+            .chain(lines.receivers.drain(..))
+            .collect();
         for meeting in waiting {
-            match &meeting.selection {
+            match &meeting.waiter {
                 // A selecting thread is only woken: it completes the operation itself, with
                 // `Disconnected`, on its next try.
-                Some((selection, _)) => {
+                Waiter::Selecting(selection, _) => {
                     if !cfg!(verisync_mutant = "select_disconnect_forgets_selections") {
                         selection.notify();
                     }
                 }
-                None => meeting.complete(Outcome::Disconnected, |_| ()),
+                Waiter::Thread { .. } => meeting.complete(Outcome::Disconnected, |_| ()),
+                Waiter::Nobody => lines.senders.push_back(meeting),
             }
         }
+    }
+
+    /// Hands a value that a partner gave to a receive which was then cancelled to the next
+    /// receiver waiting, or else puts it at the front of the senders' line, where the next
+    /// receive takes it: a cancelled receive loses nothing.
+    pub(crate) fn give_back(&self, value: T) {
+        let mut lines = self.lines.lock();
+        if cfg!(verisync_mutant = "async_cancelled_value_dropped") {
+            return;
+        }
+        match take_partner(&mut lines.receivers, None) {
+            Some(receiver) => receiver.complete(Outcome::Met, |slot| *slot = Some(value)),
+            None => lines
+                .senders
+                .push_front(Meeting::new(Some(value), Waiter::Nobody)),
+        }
+    }
+
+    /// The last receiver is gone: drops the values that cancelled receives gave back.
+    pub(super) fn drop_given_back(&self) {
+        let mut lines = self.lines.lock();
+        let (given_back, waiting): (VecDeque<_>, _) = std::mem::take(&mut lines.senders)
+            .into_iter()
+            .partition(|meeting| matches!(meeting.waiter, Waiter::Nobody));
+        lines.senders = waiting;
+        drop(lines);
+        // Dropped here, after the lock: a value's drop may use this channel.
+        drop(given_back);
     }
 
     /// A selecting thread's registration for operation `op` of `selection`, a send if
@@ -372,7 +430,7 @@ impl<T> Rendezvous<T> {
             .iter()
             .any(|partner| !partner.belongs_to(selection));
         if mutant!("select_watch_never_meets", true, nobody_to_meet) {
-            let meeting = Meeting::with_selection(slot.take(), Some((selection.clone(), op)));
+            let meeting = Meeting::new(slot.take(), Waiter::Selecting(selection.clone(), op));
             own.push_back(meeting.clone());
             return Watch::Line(Ticket(meeting));
         }

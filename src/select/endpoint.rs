@@ -55,6 +55,10 @@ pub trait Side {
 pub trait Source: Side {
     /// The endpoint's `try_recv`.
     fn try_take(&self) -> Result<Self::Item, TryRecvError>;
+    /// Puts back a value that a rendezvous partner handed to a receive which was then
+    /// cancelled (a dropped future), for the next receive. Only a rendezvous side ever hands a
+    /// value to a waiting receive.
+    fn give_back(&self, value: Self::Item);
 }
 
 /// The sending side of a channel, as a select sees it.

@@ -1,6 +1,8 @@
-//! One blocking round of a select: the claim that lets exactly one operation complete, and
-//! the place where the selecting thread sleeps until one of its channels may be ready.
+//! One blocking round of a select, or one wait of an async operation: the claim that lets
+//! exactly one operation complete, and the notification that tells the waiter (a sleeping
+//! thread, or a task's [`Waker`]) that one of its channels may be ready.
 
+use std::task::Waker;
 use std::time::Instant;
 
 use crate::sync::{Arc, AtomicUsize, Condvar, Mutex, Ordering, wait_deadline};
@@ -10,26 +12,66 @@ const WAITING: usize = 0;
 /// The selecting thread gave up the round itself (woken, timed out, or saw a ready channel).
 const ABORTED: usize = usize::MAX;
 
-/// A selecting thread's registration, shared with every channel it waits on for one round.
+/// A waiter's registration, shared with every channel it waits on for one round: a selecting
+/// thread's, or a pending future's (see `crate::future`).
 ///
 /// Its state goes once from waiting to claimed: by a rendezvous partner that completes one of
-/// the operations (`1 + index`), or by the selecting thread itself when it stops waiting. A
-/// partner that loses the claim leaves the operation alone, so at most one of the registered
-/// operations completes.
+/// the operations (`1 + index`), or by the waiter itself when it stops waiting. A partner that
+/// loses the claim leaves the operation alone, so at most one of the registered operations
+/// completes.
 pub struct Selection {
     state: AtomicUsize,
-    /// Set by [`notify`](Self::notify); the sleeper's reason to wake up.
-    notified: Mutex<bool>,
-    wakeup: Condvar,
+    wakeup: Mutex<Wakeup>,
+    /// Where a selecting thread sleeps; a task is woken through its waker instead.
+    asleep: Condvar,
+    /// Whether the waiter is a task. A wait queue wakes one task per notification (a thread,
+    /// all), so a task that drops a notification it never saw must pass it on.
+    task: bool,
+}
+
+/// The waiter's side of a notification.
+struct Wakeup {
+    notice: Notice,
+    /// The task to wake; `None` for a thread.
+    waker: Option<Waker>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Notice {
+    None,
+    /// Notified, and the waiter has not looked yet.
+    Given,
+    /// Notified, and the waiter has seen it (a task's poll): it acts on it itself.
+    Seen,
 }
 
 impl Selection {
+    /// A selecting thread's registration.
     pub(crate) fn new() -> Arc<Self> {
+        Self::with_waker(None)
+    }
+
+    /// A pending future's registration: a notification wakes `waker`.
+    pub(crate) fn for_task(waker: &Waker) -> Arc<Self> {
+        Self::with_waker(Some(waker.clone()))
+    }
+
+    fn with_waker(waker: Option<Waker>) -> Arc<Self> {
         Arc::new(Self {
             state: AtomicUsize::new(WAITING),
-            notified: Mutex::new(false),
-            wakeup: Condvar::new(),
+            task: waker.is_some(),
+            wakeup: Mutex::new(Wakeup {
+                notice: Notice::None,
+                waker,
+            }),
+            asleep: Condvar::new(),
         })
+    }
+
+    /// Whether the waiter is a task (module documentation of `park.rs`: a wait queue wakes
+    /// one task per notification).
+    pub(crate) fn is_task(&self) -> bool {
+        self.task
     }
 
     /// Claims the selection for operation `op`; false if it is claimed already.
@@ -37,8 +79,8 @@ impl Selection {
         // Relaxed (both): the word only decides who wins; it publishes nothing. Pairs with the
         // other exchanges of this word (the partners', `abort`), which all see one modification
         // order, so exactly one wins. The data travels under the rendezvous channel's lock: a
-        // partner claims and completes the meeting in one critical section, and the selecting
-        // thread, once `abort` has read the claim, takes that lock before it reads the meeting
+        // partner claims and completes the meeting in one critical section, and the waiter,
+        // once `abort` has read the claim, takes that lock before it reads the meeting
         // (`Rendezvous::unwatch`); its critical section cannot come first, or its read of the
         // claim would happen before the claim. (The ordering audit weakened it from AcqRel.)
         let won = self
@@ -56,9 +98,9 @@ impl Selection {
         self.state.store(ABORTED, Ordering::Relaxed);
     }
 
-    /// Ends the round from the selecting thread's side: `Some(op)` if a partner (or the
-    /// selecting thread, during registration) completed operation `op`, `None` if none did,
-    /// and none can any more.
+    /// Ends the round from the waiter's side: `Some(op)` if a partner (or the waiter itself,
+    /// during registration) completed operation `op`, `None` if none did, and none can any
+    /// more.
     pub(crate) fn abort(&self) -> Option<usize> {
         // Relaxed (both): pairs with `try_claim`'s exchange, and publishes nothing, as there:
         // what a partner did is read under the channel's lock.
@@ -71,24 +113,63 @@ impl Selection {
         }
     }
 
-    /// Wakes the selecting thread (or keeps it from falling asleep): one of its channels
-    /// changed.
+    /// Wakes the waiter (or keeps it from falling asleep): one of its channels changed.
     pub(crate) fn notify(&self) {
-        if cfg!(verisync_mutant = "select_notify_lost") {
-            return;
+        if let Some(waker) = self.mark_notified() {
+            waker.wake();
         }
-        *self.notified.lock() = true;
-        self.wakeup.notify_one();
+    }
+
+    /// Records a notification; the task's waker, which the caller wakes (after releasing its
+    /// own locks, if it likes). A thread is signalled here.
+    pub(crate) fn mark_notified(&self) -> Option<Waker> {
+        if cfg!(verisync_mutant = "select_notify_lost") {
+            return None;
+        }
+        let mut wakeup = self.wakeup.lock();
+        if wakeup.notice == Notice::None {
+            wakeup.notice = Notice::Given;
+        }
+        let waker = wakeup.waker.take();
+        if !self.task {
+            self.asleep.notify_one();
+        }
+        waker
+    }
+
+    /// A task's poll: true if notified since it registered (the task now acts on the
+    /// notification itself); otherwise remembers `waker` as the one to wake.
+    pub(crate) fn poll_notified(&self, waker: &Waker) -> bool {
+        let mut wakeup = self.wakeup.lock();
+        if wakeup.notice != Notice::None {
+            wakeup.notice = Notice::Seen;
+            return true;
+        }
+        match &mut wakeup.waker {
+            Some(current) if current.will_wake(waker) => {}
+            _ if cfg!(verisync_mutant = "async_waker_not_updated") => {}
+            slot => *slot = Some(waker.clone()),
+        }
+        false
+    }
+
+    /// Whether a notification reached the waiter that it has not seen (a task that stops
+    /// waiting passes such a notification on).
+    pub(crate) fn has_unseen_notification(&self) -> bool {
+        if cfg!(verisync_mutant = "async_wakeup_not_passed_on") {
+            return false;
+        }
+        self.wakeup.lock().notice == Notice::Given
     }
 
     /// Sleeps until [`notify`](Self::notify) or `deadline`; true if the deadline passed
     /// first (under a model checker, at once: see [`wait_deadline`]).
     pub(crate) fn sleep(&self, deadline: Option<Instant>) -> bool {
-        let mut notified = self.notified.lock();
-        while !*notified {
-            let (guard, timed_out) = wait_deadline(&self.wakeup, notified, deadline);
-            notified = guard;
-            if timed_out && !*notified {
+        let mut wakeup = self.wakeup.lock();
+        while wakeup.notice == Notice::None {
+            let (guard, timed_out) = wait_deadline(&self.asleep, wakeup, deadline);
+            wakeup = guard;
+            if timed_out && wakeup.notice == Notice::None {
                 return true;
             }
         }

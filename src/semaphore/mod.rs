@@ -28,6 +28,12 @@
 //! - **Owned permits.** The `_owned` forms take an `Arc<Semaphore>` and return an
 //!   [`OwnedPermit`], which is `'static` and [`Send`]: it can be moved to another thread and
 //!   released there.
+//! - **Async.** [`acquire_async`](Semaphore::acquire_async) and its `_many` and `_owned`
+//!   forms are futures that queue in the same FIFO line as blocking threads and are woken
+//!   through their task's waker; no runtime is needed, and a timeout is the runtime's (wrap
+//!   the future in `tokio::time::timeout` or similar). They are cancel safe: a future dropped
+//!   while it waits leaves the line, and permits already handed to it go on to the next
+//!   waiter (or back to the free count), so nothing leaks and nobody behind it is stuck.
 //! - **Limits.** At most [`MAX_PERMITS`](Semaphore::MAX_PERMITS) permits; more is an error from
 //!   [`try_new`](Semaphore::try_new) and a panic from [`new`](Semaphore::new) and
 //!   [`add_permits`](Semaphore::add_permits).
@@ -68,9 +74,11 @@ use std::time::{Duration, Instant};
 use std::sync::Arc;
 
 mod error;
+mod future;
 mod waiters;
 
 pub use self::error::{AcquireError, AcquireTimeoutError, TooManyPermits, TryAcquireError};
+pub use self::future::{Acquire, AcquireOwned};
 use self::waiters::Waiter;
 use crate::sync::{AtomicUsize, Mutex, Ordering};
 
@@ -463,6 +471,105 @@ impl fmt::Debug for Permit<'_> {
         f.debug_struct("Permit")
             .field("count", &self.count)
             .finish()
+    }
+}
+
+impl Semaphore {
+    /// Takes one permit from an async task, waiting in the FIFO line without blocking the
+    /// thread.
+    ///
+    /// # Errors
+    /// As [`acquire`](Self::acquire).
+    ///
+    /// # Cancel safety
+    /// Cancel safe: dropped while it waits, the future leaves the line, and a permit already
+    /// handed to it goes to the next waiter (or back to the free count). Dropped after it
+    /// completed, it holds nothing: the [`Permit`] it returned does.
+    ///
+    /// # Examples
+    /// ```
+    /// use verisync::future::block_on;
+    /// use verisync::semaphore::Semaphore;
+    ///
+    /// let semaphore = Semaphore::new(1);
+    /// block_on(async {
+    ///     let permit = semaphore.acquire_async().await.unwrap();
+    ///     assert_eq!(semaphore.available_permits(), 0);
+    ///     drop(permit);
+    /// });
+    /// assert_eq!(semaphore.available_permits(), 1);
+    /// ```
+    pub fn acquire_async(&self) -> Acquire<'_> {
+        self.acquire_many_async(1)
+    }
+
+    /// Takes `n` permits at once from an async task, in FIFO order with every other waiter,
+    /// as [`acquire_many`](Self::acquire_many) does for threads.
+    ///
+    /// # Errors
+    /// As [`acquire_many`](Self::acquire_many).
+    ///
+    /// # Cancel safety
+    /// As [`acquire_async`](Self::acquire_async): all `n` permits, if they were handed over
+    /// before the future was dropped, go back.
+    ///
+    /// # Examples
+    /// ```
+    /// use verisync::future::block_on;
+    /// use verisync::semaphore::Semaphore;
+    ///
+    /// let semaphore = Semaphore::new(4);
+    /// let permits = block_on(semaphore.acquire_many_async(3)).unwrap();
+    /// assert_eq!((permits.count(), semaphore.available_permits()), (3, 1));
+    /// ```
+    pub fn acquire_many_async(&self, n: usize) -> Acquire<'_> {
+        Acquire::new(self, n)
+    }
+
+    /// As [`acquire_async`](Self::acquire_async), with an [`OwnedPermit`]: the future and the
+    /// permit are `'static`, for spawned tasks.
+    ///
+    /// # Errors
+    /// As [`acquire`](Self::acquire).
+    ///
+    /// # Cancel safety
+    /// As [`acquire_async`](Self::acquire_async).
+    ///
+    /// # Examples
+    /// ```
+    /// use std::sync::Arc;
+    /// use verisync::future::block_on;
+    /// use verisync::semaphore::Semaphore;
+    ///
+    /// let semaphore = Arc::new(Semaphore::new(1));
+    /// let permit = block_on(semaphore.clone().acquire_owned_async()).unwrap();
+    /// std::thread::spawn(move || drop(permit)).join().unwrap();
+    /// assert_eq!(semaphore.available_permits(), 1);
+    /// ```
+    pub fn acquire_owned_async(self: Arc<Self>) -> AcquireOwned {
+        self.acquire_many_owned_async(1)
+    }
+
+    /// As [`acquire_many_async`](Self::acquire_many_async), with an [`OwnedPermit`].
+    ///
+    /// # Errors
+    /// As [`acquire_many`](Self::acquire_many).
+    ///
+    /// # Cancel safety
+    /// As [`acquire_async`](Self::acquire_async).
+    ///
+    /// # Examples
+    /// ```
+    /// use std::sync::Arc;
+    /// use verisync::future::block_on;
+    /// use verisync::semaphore::Semaphore;
+    ///
+    /// let semaphore = Arc::new(Semaphore::new(3));
+    /// let permit = block_on(semaphore.clone().acquire_many_owned_async(2)).unwrap();
+    /// assert_eq!((permit.count(), semaphore.available_permits()), (2, 1));
+    /// ```
+    pub fn acquire_many_owned_async(self: Arc<Self>, n: usize) -> AcquireOwned {
+        AcquireOwned::new(self, n)
     }
 }
 

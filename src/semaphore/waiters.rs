@@ -3,22 +3,31 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::task::Waker;
 use std::time::Instant;
 
 use super::{AcquireTimeoutError, TryAcquireError};
 use super::{CLOSED, PERMIT_SHIFT, Permit, QUEUED, Semaphore};
 use crate::sync::{Backoff, Condvar, Mutex, Ordering, wait_deadline};
 
-/// One waiting thread: how many permits it wants and how its wait ended.
+/// One waiting thread or task: how many permits it wants and how its wait ended.
 pub(super) struct Waiter {
     needed: usize,
-    outcome: Mutex<Outcome>,
+    wait: Mutex<Wait>,
+    /// Where a thread sleeps; a task is woken through its waker instead.
     wakeup: Condvar,
 }
 
+/// A waiter's state, under its own lock.
+struct Wait {
+    outcome: Outcome,
+    /// The task to wake when the wait ends; `None` for a thread.
+    task: Option<Waker>,
+}
+
 /// How a wait ended; set under the queue lock when the waiter leaves the queue.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Outcome {
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum Outcome {
     Waiting,
     Granted,
     Closed,
@@ -89,7 +98,7 @@ impl Semaphore {
             });
         }
         if !self.spin_for(n)? {
-            let waiter = self.enqueue(n)?;
+            let waiter = self.enqueue(n, None)?;
             match self.wait(&waiter, deadline) {
                 Outcome::Granted => {}
                 Outcome::Closed => return Err(AcquireTimeoutError::Closed),
@@ -121,11 +130,19 @@ impl Semaphore {
 
     /// Puts a waiter for `n` permits at the back of the queue, then re-checks: the permits
     /// may have been released before `QUEUED` was set, when releasers still took the fast
-    /// path, or the waiter may now be at the front with enough free.
-    fn enqueue(&self, n: usize) -> Result<Arc<Waiter>, AcquireTimeoutError> {
+    /// path, or the waiter may now be at the front with enough free. A task's waiter comes
+    /// with the task's waker.
+    pub(super) fn enqueue(
+        &self,
+        n: usize,
+        task: Option<&Waker>,
+    ) -> Result<Arc<Waiter>, AcquireTimeoutError> {
         let waiter = Arc::new(Waiter {
             needed: n,
-            outcome: Mutex::new(Outcome::Waiting),
+            wait: Mutex::new(Wait {
+                outcome: Outcome::Waiting,
+                task: task.cloned(),
+            }),
             wakeup: Condvar::new(),
         });
         let mut queue = self.queue.lock();
@@ -155,23 +172,31 @@ impl Semaphore {
     /// (Under a model checker a wait with a deadline times out at once, so the race between
     /// the timeout and a hand-off below is explored: see `sync::wait_deadline`.)
     fn wait(&self, waiter: &Waiter, deadline: Option<Instant>) -> Outcome {
-        let mut outcome = waiter.outcome.lock();
-        while *outcome == Outcome::Waiting {
-            let (guard, timed_out) = wait_deadline(&waiter.wakeup, outcome, deadline);
-            outcome = guard;
+        let mut wait = waiter.wait.lock();
+        while wait.outcome == Outcome::Waiting {
+            let (guard, timed_out) = wait_deadline(&waiter.wakeup, wait, deadline);
+            wait = guard;
             if timed_out {
                 break;
             }
         }
-        if *outcome != Outcome::Waiting {
-            return *outcome;
+        if wait.outcome != Outcome::Waiting {
+            return wait.outcome;
         }
-        drop(outcome);
-        // Timed out. Lock order: queue, then waiter.
+        drop(wait);
+        self.leave(waiter)
+    }
+
+    /// A waiter gives up (timed out, or its future was dropped): leaves the queue and lets the
+    /// next waiters have their turn. Returns `Waiting` if it left the queue, or else the
+    /// outcome a hand-off (or `close`) gave it just before; permits handed to it are then the
+    /// caller's to keep or give back.
+    pub(super) fn leave(&self, waiter: &Waiter) -> Outcome {
+        // Lock order: queue, then waiter.
         let mut queue = self.queue.lock();
-        let outcome = *waiter.outcome.lock();
+        let outcome = waiter.wait.lock().outcome;
         if outcome != Outcome::Waiting && !cfg!(verisync_mutant = "semaphore_timeout_drops_grant") {
-            // Handed permits (or closed) after the deadline but before we got the lock.
+            // Handed permits (or closed) before we got the lock.
             return outcome;
         }
         queue.retain(|queued| !std::ptr::eq(Arc::as_ptr(queued), waiter));
@@ -281,15 +306,31 @@ impl Semaphore {
 impl Waiter {
     /// Ends the wait (caller holds the queue lock); [`wake`] wakes the thread later.
     fn finish(&self, outcome: Outcome) {
-        *self.outcome.lock() = outcome;
+        self.wait.lock().outcome = outcome;
+    }
+
+    /// A task's poll: the outcome so far; while still `Waiting`, `waker` is the one to wake.
+    pub(super) fn poll_outcome(&self, waker: &Waker) -> Outcome {
+        let mut wait = self.wait.lock();
+        if wait.outcome == Outcome::Waiting {
+            match &mut wait.task {
+                Some(current) if current.will_wake(waker) => {}
+                task => *task = Some(waker.clone()),
+            }
+        }
+        wait.outcome
     }
 }
 
-/// Wakes the threads whose waits ended; called after the queue lock is released. Each
-/// outcome was written under the waiter's mutex, so a waiter that has not started waiting
-/// yet sees it before it sleeps.
+/// Wakes the threads and tasks whose waits ended; called after the queue lock is released.
+/// Each outcome was written under the waiter's mutex, so a thread that has not started
+/// waiting yet (or a task's poll) sees it before it sleeps (or leaves its waker).
 fn wake(woken: Woken) {
     for waiter in woken {
-        waiter.wakeup.notify_one();
+        let task = waiter.wait.lock().task.take();
+        match task {
+            Some(task) => task.wake(),
+            None => waiter.wakeup.notify_one(),
+        }
     }
 }

@@ -64,6 +64,7 @@ pub use crate::error::{
     CapacityError, RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError,
     TrySendError,
 };
+use crate::future::{RecvFuture, SendFuture};
 use crate::select::{Selection, Side, Sink, Source, Watch, unwatch_queue, watch_queue};
 use crate::sync::{Arc, Ordering};
 
@@ -237,6 +238,37 @@ impl<T> Sender<T> {
     /// ```
     pub fn send_deadline(&self, value: T, deadline: Instant) -> Result<(), SendTimeoutError<T>> {
         self.send_until(value, Some(deadline))
+    }
+
+    /// Sends `value` from an async task: the future resolves once the value is in the
+    /// buffer, waiting for room without blocking the thread. It borrows the sender mutably,
+    /// so the task that owns the sender may move between threads (a shared `&Sender` could
+    /// not: the sender is not `Sync`).
+    ///
+    /// # Errors
+    /// [`SendError`] with the value if the receiver is gone.
+    ///
+    /// # Cancel safety
+    /// Never half-done: if the future is dropped before it completes, the value was either
+    /// sent or is dropped with the future, unsent. See [`future`](crate::future) for timeouts.
+    ///
+    /// # Examples
+    /// ```
+    /// use verisync::future::block_on;
+    ///
+    /// let (mut tx, rx) = verisync::spsc::channel(1);
+    /// let producer = std::thread::spawn(move || {
+    ///     block_on(async {
+    ///         for i in 0..3 {
+    ///             tx.send_async(i).await.unwrap();
+    ///         }
+    ///     })
+    /// });
+    /// assert_eq!(rx.iter().collect::<Vec<_>>(), [0, 1, 2]);
+    /// producer.join().unwrap();
+    /// ```
+    pub fn send_async(&mut self, value: T) -> SendFuture<&mut Self> {
+        SendFuture::new(self, value)
     }
 
     fn send_until(&self, value: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
@@ -482,6 +514,31 @@ impl<T> Receiver<T> {
         self.recv_until(Some(deadline))
     }
 
+    /// Receives the oldest value from an async task: the future resolves once a value is
+    /// there, waiting without blocking the thread. It borrows the receiver mutably, so the
+    /// task that owns the receiver may move between threads.
+    ///
+    /// # Errors
+    /// [`RecvError`] once the buffer is empty and the sender is gone.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: if the future is dropped before it completes, no value was taken, so it
+    /// can be used as a branch of `tokio::select!` in a loop. See [`future`](crate::future)
+    /// for timeouts.
+    ///
+    /// # Examples
+    /// ```
+    /// use verisync::future::block_on;
+    ///
+    /// let (tx, mut rx) = verisync::spsc::channel(4);
+    /// std::thread::spawn(move || tx.send(5).unwrap());
+    /// assert_eq!(block_on(rx.recv_async()), Ok(5));
+    /// assert!(block_on(rx.recv_async()).is_err());
+    /// ```
+    pub fn recv_async(&mut self) -> RecvFuture<&mut Self> {
+        RecvFuture::new(self)
+    }
+
     fn recv_until(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
         let waits = &self.shared.receiver_waits;
         crate::channel::recv_until(waits, deadline, || self.try_recv())
@@ -702,6 +759,10 @@ impl<T> Side for Receiver<T> {
 impl<T> Source for Receiver<T> {
     fn try_take(&self) -> Result<T, TryRecvError> {
         self.try_recv()
+    }
+
+    fn give_back(&self, _: T) {
+        unreachable!("a buffered channel hands no value to a waiting receive");
     }
 }
 
