@@ -280,7 +280,7 @@ impl<E: Deref<Target: Side>> Operation<E> {
             if in_queue {
                 crate::fence::heavy_for_every_fence();
             }
-            if !self.endpoint.looks_ready() {
+            if !self.endpoint.looks_ready() || cfg!(verisync_mutant = "async_no_recheck") {
                 return Poll::Pending;
             }
             if self.end_round() {

@@ -60,6 +60,13 @@ struct Meeting<T> {
 }
 
 /// Who waits for a meeting's outcome, and how they are woken.
+#[cfg_attr(
+    any(verisync_loom, verisync_shuttle),
+    allow(
+        clippy::large_enum_variant,
+        reason = "the checkers' lock and condition variable are large; std's are a few words"
+    )
+)]
 enum Waiter {
     /// A thread in a blocking `send` or `recv`, asleep on `completed` if `asleep`.
     Thread {

@@ -166,6 +166,9 @@ impl Acquiring {
         cx: &Context<'_>,
     ) -> Result<Option<Arc<Waiter>>, AcquireError> {
         let n = self.n;
+        if semaphore.is_closed() {
+            return Err(AcquireError::Closed);
+        }
         if n > Semaphore::MAX_PERMITS {
             return Err(AcquireError::TooLarge {
                 requested: n,
