@@ -2,6 +2,7 @@
 //! this crate) and the compare program (`src/bin/compare/main.rs`, the README's main job): each
 //! module lists a primitive's workloads, each workload verisync and its peers side by side.
 
+pub mod asynchronous;
 pub mod bench;
 pub mod bounded_log;
 pub mod common;

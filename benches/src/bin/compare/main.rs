@@ -25,7 +25,7 @@ use std::time::Duration;
 mod chart;
 
 use common::Workload;
-use verisync_benches::{bounded_log, common, coordination, mpmc, spsc};
+use verisync_benches::{asynchronous, bounded_log, common, coordination, mpmc, spsc};
 
 /// Timed runs per row (after one untimed warm-up run); the row reports their median. A run
 /// moves as many items as one criterion iteration; the bench just repeats it far more often.
@@ -37,6 +37,7 @@ fn all_workloads() -> Vec<Workload> {
     workloads.extend(spsc::workloads());
     workloads.extend(coordination::workloads());
     workloads.extend(mpmc::workloads());
+    workloads.extend(asynchronous::workloads());
     workloads.extend(bounded_log::workloads());
     workloads
 }
