@@ -34,7 +34,21 @@ pub(super) enum Outcome {
 }
 
 /// Waiters whose wait ended under the queue lock, to be woken once it is released.
-type Woken = Vec<Arc<Waiter>>;
+/// The first one inline: the common hand-off, one release to one waiter, allocates nothing.
+#[derive(Default)]
+struct Woken {
+    first: Option<Arc<Waiter>>,
+    others: Vec<Arc<Waiter>>,
+}
+
+impl Woken {
+    fn push(&mut self, waiter: Arc<Waiter>) {
+        match self.first {
+            None => self.first = Some(waiter),
+            Some(_) => self.others.push(waiter),
+        }
+    }
+}
 
 impl Semaphore {
     /// Fails every queued waiter with `Closed` and wakes it; `close` calls it once the flag is
@@ -42,7 +56,7 @@ impl Semaphore {
     /// under the queue lock).
     pub(super) fn fail_waiters(&self) {
         let mut queue = self.queue.lock();
-        let mut woken = Woken::new();
+        let mut woken = Woken::default();
         while let Some(waiter) = queue.pop_front() {
             waiter.finish(Outcome::Closed);
             woken.push(waiter);
@@ -153,15 +167,21 @@ impl Semaphore {
         {
             return Err(AcquireTimeoutError::Closed);
         }
+        let behind_others = !queue.is_empty();
         queue.push_back(waiter.clone());
-        // Relaxed: every change to the bit happens under this lock; releasers see it in the
-        // read-modify-write order of the state word, which is all the re-check below needs.
-        self.state.fetch_or(QUEUED, Ordering::Relaxed);
-        let woken = mutant!(
-            "semaphore_no_recheck",
-            Woken::new(),
-            self.grant_in_order(&mut queue)
-        );
+        let mut woken = Woken::default();
+        // Behind older waiters there is nothing to do: `QUEUED` is set, and every change to
+        // the queue or the permits under this lock ends with `grant_in_order`, so the free
+        // permits are too few for the oldest waiter, and we come after it.
+        if !behind_others {
+            // Relaxed: every change to the bit happens under this lock; releasers see it in
+            // the read-modify-write order of the state word, which is all the re-check below
+            // needs.
+            self.state.fetch_or(QUEUED, Ordering::Relaxed);
+            if !cfg!(verisync_mutant = "semaphore_no_recheck") {
+                self.grant_in_order(&mut queue, &mut woken);
+            }
+        }
         drop(queue);
         wake(woken);
         Ok(waiter)
@@ -201,7 +221,8 @@ impl Semaphore {
         }
         queue.retain(|queued| !std::ptr::eq(Arc::as_ptr(queued), waiter));
         // The front waiter may have been blocking smaller requests behind it.
-        let woken = self.grant_in_order(&mut queue);
+        let mut woken = Woken::default();
+        self.grant_in_order(&mut queue, &mut woken);
         drop(queue);
         wake(woken);
         Outcome::Waiting
@@ -229,35 +250,58 @@ impl Semaphore {
             }
         }
         let mut queue = self.queue.lock();
-        // Release: pairs with the Acquire of the `try_take` that takes these permits once the
-        // queue has emptied (a waiter served meanwhile by another releaser leaves them free),
-        // or with the one in `take_for_waiter` (there the queue lock orders us anyway).
-        self.state.fetch_add(
-            n << PERMIT_SHIFT,
-            ordering!("semaphore_relaxed_locked_release", Release),
-        );
-        let woken = self.grant_in_order(&mut queue);
+        let mut woken = Woken::default();
+        // Straight to the oldest waiters whose whole requests they cover, without a trip
+        // through the state word, whose cache line every acquirer contends for. (Their
+        // outcome, written under the waiter's lock, orders our writes before theirs.)
+        let mut left = n;
+        while let Some(needed) = queue.front().map(|front| front.needed)
+            && needed <= left
+        {
+            left -= needed;
+            let granted = queue.pop_front().expect("the front waiter was just seen");
+            granted.finish(Outcome::Granted);
+            woken.push(granted);
+        }
+        if left > 0 {
+            // Release: pairs with the Acquire of the `try_take` that takes these permits once
+            // the queue has emptied (a waiter served meanwhile by another releaser leaves them
+            // free), or with the one in `take_for_waiter` (there the queue lock orders us
+            // anyway).
+            self.state.fetch_add(
+                left << PERMIT_SHIFT,
+                ordering!("semaphore_relaxed_locked_release", Release),
+            );
+        }
+        // The next waiter may need fewer than the free permits; and if the queue emptied,
+        // `QUEUED` goes.
+        self.grant_in_order(&mut queue, &mut woken);
         drop(queue);
         wake(woken);
     }
 
     /// Hands free permits to the waiters at the front of the queue, in order, while there are
     /// enough for the oldest; fails waiters whose request exceeds the total. Clears `QUEUED`
-    /// when the queue empties. Returns the waiters to wake once the lock is released.
-    fn grant_in_order(&self, queue: &mut VecDeque<Arc<Waiter>>) -> Woken {
-        let mut woken = Woken::new();
+    /// when the queue empties. Adds the waiters to wake once the lock is released to `woken`.
+    fn grant_in_order(&self, queue: &mut VecDeque<Arc<Waiter>>, woken: &mut Woken) {
         while let Some(front) = queue.front() {
             // A request above the total waits at the front for `add_permits`, like any other.
             if !self.take_for_waiter(front.needed) {
-                return woken;
+                return;
             }
             front.finish(Outcome::Granted);
-            woken.extend(queue.pop_front());
+            if let Some(granted) = queue.pop_front() {
+                woken.push(granted);
+            }
         }
+        self.queue_emptied();
+    }
+
+    /// The queue (its lock held) just became empty: clears `QUEUED`.
+    fn queue_emptied(&self) {
         if !cfg!(verisync_mutant = "semaphore_keep_queued") {
             self.clear_queued();
         }
-        woken
     }
 
     /// Takes `n` permits for the waiter at the front of the queue (the caller holds the queue
@@ -326,7 +370,7 @@ impl Waiter {
 /// Each outcome was written under the waiter's mutex, so a thread that has not started
 /// waiting yet (or a task's poll) sees it before it sleeps (or leaves its waker).
 fn wake(woken: Woken) {
-    for waiter in woken {
+    for waiter in woken.first.into_iter().chain(woken.others) {
         let task = waiter.wait.lock().task.take();
         match task {
             Some(task) => task.wake(),

@@ -3,6 +3,7 @@
 //! ```text
 //! cargo run --release -p verisync-benches            # every workload
 //! cargo run --release -p verisync-benches -- mpmc    # workloads whose name contains "mpmc"
+//! cargo run --release -p verisync-benches -- mpmc kanal   # ... and only their kanal rows
 //! ```
 //!
 //! Also writes the same numbers as a picture, `target/compare.svg`: a bar chart per workload,
@@ -55,11 +56,19 @@ fn main() {
     if !common::PINNING_SUPPORTED {
         eprintln!("note: CPU pinning is not supported here; one-CPU rows run unpinned");
     }
-    // An optional argument keeps the workloads whose name contains it.
+    // An optional argument keeps the workloads whose name contains it; a second, the rows
+    // whose implementation contains it (for profiling one row).
     let filter = std::env::args().nth(1).unwrap_or_default();
+    let rows_filter = std::env::args().nth(2).unwrap_or_default();
     let workloads: Vec<Workload> = all_workloads()
         .into_iter()
         .filter(|workload| workload.id.contains(filter.as_str()))
+        .map(|mut workload| {
+            workload
+                .cases
+                .retain(|case| case.name.contains(rows_filter.as_str()));
+            workload
+        })
         .collect();
     let total: usize = workloads.iter().map(|w| w.cases.len()).sum();
     let mut rows = Vec::with_capacity(total);
