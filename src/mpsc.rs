@@ -313,6 +313,8 @@ macro_rules! sender_impls {
             pub fn send_async(&self, value: T) -> SendFuture<&Self> {
                 SendFuture::new(self, value)
             }
+
+            crate::future::stream_methods!(sender, $make, &);
         }
 
         impl<T> Clone for $sender<T> {

@@ -359,6 +359,8 @@ impl<T> Sender<T> {
         SendFuture::new(self, value)
     }
 
+    crate::future::stream_methods!(sender, "verisync::mpmc::channel(1)", &);
+
     fn send_until(&self, value: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
         if let Flavor::Rendezvous(zero) = &self.shared.flavor {
             if self.shared.receivers_gone() {
@@ -612,6 +614,8 @@ impl<T> Receiver<T> {
     pub fn recv_async(&self) -> RecvFuture<&Self> {
         RecvFuture::new(self)
     }
+
+    crate::future::stream_methods!(receiver, "mpmc", &);
 
     fn recv_until(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
         if let Flavor::Rendezvous(zero) = &self.shared.flavor {

@@ -271,6 +271,8 @@ impl<T> Sender<T> {
         SendFuture::new(self, value)
     }
 
+    crate::future::stream_methods!(sender, "verisync::spsc::channel(1)", &mut);
+
     fn send_until(&self, value: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
         let waits = &self.shared.sender_waits;
         crate::channel::send_until(waits, value, deadline, |value| self.try_send(value))
@@ -538,6 +540,8 @@ impl<T> Receiver<T> {
     pub fn recv_async(&mut self) -> RecvFuture<&mut Self> {
         RecvFuture::new(self)
     }
+
+    crate::future::stream_methods!(receiver, "spsc", &mut);
 
     fn recv_until(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
         let waits = &self.shared.receiver_waits;

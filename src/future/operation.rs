@@ -1,0 +1,178 @@
+//! The engine under every future, stream and sink of the channels: one operation on a
+//! channel side, tried at once and, between polls, registered with the side exactly as one
+//! operation of a select (`select/engine.rs`), its selection waking the task instead of a
+//! thread.
+
+use std::task::{Context, Poll};
+
+use super::handle::Holds;
+use crate::error::{RecvError, SendError, TryRecvError, TrySendError};
+use crate::select::{Selection, Side, Sink, Source, Watch};
+use crate::sync::Arc;
+
+/// The item of the channel side that `H` holds.
+pub(super) type Item<H> = <<H as Holds>::Endpoint as Side>::Item;
+
+/// One operation of the endpoint that `H` holds, driven by polls.
+pub(super) struct Operation<H: Holds> {
+    pub(super) handle: H,
+    /// A send's value; a receive's, when a rendezvous partner hands one over.
+    slot: Option<Item<H>>,
+    /// The registration while the operation waits.
+    round: Option<Round<Item<H>>>,
+}
+
+/// A waiting operation's registration: its selection, and where the side put it.
+struct Round<T> {
+    selection: Arc<Selection>,
+    watch: Watch<T>,
+}
+
+impl<H: Holds> Operation<H> {
+    pub(super) fn new(handle: H, slot: Option<Item<H>>) -> Self {
+        Self {
+            handle,
+            slot,
+            round: None,
+        }
+    }
+
+    /// Whether the operation is registered, waiting.
+    pub(super) fn is_waiting(&self) -> bool {
+        self.round.is_some()
+    }
+
+    /// Whether a send's value is still to be sent.
+    #[cfg(feature = "futures")]
+    pub(super) fn holds_value(&self) -> bool {
+        self.slot.is_some()
+    }
+
+    /// Completes the operation with `attempt` (its non-blocking try: `None` if it would
+    /// wait), or registers and returns `Pending`. `met` is the output when a rendezvous
+    /// partner completed the operation while it was registered.
+    fn poll<O>(
+        &mut self,
+        cx: &mut Context<'_>,
+        mut attempt: impl FnMut(&H::Endpoint, &mut Option<Item<H>>) -> Option<O>,
+        met: impl Fn(&mut Option<Item<H>>) -> O,
+    ) -> Poll<O> {
+        if let Some(round) = &self.round {
+            // Not notified: nothing has changed for us since we registered (a notification
+            // would have come), and the registration stands, now with this poll's waker.
+            if !round.selection.poll_notified(cx.waker()) {
+                return Poll::Pending;
+            }
+            if self.end_round() {
+                return Poll::Ready(met(&mut self.slot));
+            }
+        }
+        loop {
+            let endpoint = self.handle.endpoint();
+            if let Some(done) = attempt(endpoint, &mut self.slot) {
+                return Poll::Ready(done);
+            }
+            let selection = Selection::for_task(cx.waker());
+            let watch = endpoint.watch(&selection, 0, &mut self.slot);
+            let in_queue = match watch {
+                Watch::Met => return Poll::Ready(met(&mut self.slot)),
+                Watch::Declined => continue,
+                Watch::Queue => true,
+                Watch::Line(_) => false,
+            };
+            self.round = Some(Round { selection, watch });
+            // Registered, then the re-check, as a sleeping thread does (`park.rs`): either the
+            // side that makes progress sees our registration, or we see its progress here.
+            if in_queue {
+                crate::fence::heavy_for_every_fence();
+            }
+            if !endpoint.looks_ready() || cfg!(verisync_mutant = "async_no_recheck") {
+                return Poll::Pending;
+            }
+            if self.end_round() {
+                return Poll::Ready(met(&mut self.slot));
+            }
+        }
+    }
+
+    /// Takes the registration back, if there is one. True if a rendezvous partner completed
+    /// the operation meanwhile: a send's value is gone, a receive's is in the slot.
+    fn end_round(&mut self) -> bool {
+        let Some(Round { selection, watch }) = self.round.take() else {
+            return false;
+        };
+        let met = selection.abort().is_some();
+        self.handle
+            .endpoint()
+            .unwatch(watch, &selection, &mut self.slot);
+        met
+    }
+}
+
+impl<H: Holds<Endpoint: Source>> Operation<H> {
+    /// Polls a receive.
+    pub(super) fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Result<Item<H>, RecvError>> {
+        let attempt = |receiver: &H::Endpoint, _: &mut Option<_>| match receiver.try_take() {
+            Ok(value) => Some(Ok(value)),
+            Err(TryRecvError::Empty) => None,
+            Err(TryRecvError::Disconnected) => Some(Err(RecvError)),
+        };
+        self.poll(cx, attempt, |slot| Ok(take_met_value(slot)))
+    }
+
+    /// A receive is dropped: if a rendezvous partner handed it a value meanwhile, the value
+    /// stays in the channel.
+    pub(super) fn cancel_recv(&mut self) {
+        if self.end_round() {
+            let value = take_met_value(&mut self.slot);
+            self.handle.endpoint().give_back(value);
+        }
+    }
+}
+
+impl<H: Holds<Endpoint: Sink>> Operation<H> {
+    /// Polls the send of the value in the slot; with none there (never given, or sent
+    /// already), completes at once.
+    pub(super) fn poll_send(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), SendError<Item<H>>>> {
+        if self.slot.is_none() && self.round.is_none() {
+            return Poll::Ready(Ok(()));
+        }
+        let attempt = |sender: &H::Endpoint, slot: &mut Option<_>| {
+            let value = slot.take()?;
+            match sender.try_put(value) {
+                Ok(()) => Some(Ok(())),
+                Err(TrySendError::Full(value)) => {
+                    *slot = Some(value);
+                    None
+                }
+                Err(TrySendError::Disconnected(value)) => Some(Err(SendError(value))),
+            }
+        };
+        self.poll(cx, attempt, |_| Ok(()))
+    }
+
+    /// Puts a new value in the slot, to be sent by [`poll_send`](Self::poll_send); the
+    /// previous one must be sent already.
+    #[cfg(feature = "futures")]
+    pub(super) fn load(&mut self, value: Item<H>) {
+        assert!(
+            self.slot.is_none() && self.round.is_none(),
+            "a value given before the previous one was sent (`Sink::start_send` without `poll_ready`)"
+        );
+        self.slot = Some(value);
+    }
+
+    /// A send is dropped: its value was sent, or is dropped with the slot, unsent.
+    pub(super) fn cancel_send(&mut self) {
+        self.end_round();
+    }
+}
+
+/// The value a rendezvous partner handed a receive that was waiting.
+fn take_met_value<T>(slot: &mut Option<T>) -> T {
+    slot.take()
+        .expect("a receive met by a partner holds the partner's value")
+}
