@@ -10,8 +10,9 @@
 //! | [`mpmc`] | bounded linearizable multi-producer multi-consumer queue, and channels: bounded (on the queue, with batches), unbounded (segment list) and rendezvous | lock-free `push`/`pop`/`try_` ops (see the module doc); blocking ops park |
 //! | [`mpsc`] | drop-in for `std::sync::mpsc` (`channel`, `sync_channel`, rendezvous at 0) on `mpmc`'s channels | as `mpmc` |
 //! | [`select`] | waits on several channel operations (any receivers and senders of [`mpmc`], [`mpsc`], [`spsc`]) and completes exactly one | `try_select` never waits; blocking selects park |
+//! | [`future`] | async `send_async`/`recv_async` futures of every channel above (and `Stream`/`Sink` with the `futures` feature), runtime-agnostic and cancel safe; a minimal `block_on` | pending futures register their task's waker; one value wakes one task |
 //! | [`bounded_log`] | keeps the newest N items pushed by any number of threads; snapshots and cursors for readers | lock-free `push`; wait-free `snapshot`/`read_since` |
-//! | [`semaphore`] | counting semaphore with FIFO hand-off, weighted acquires, timeouts, close | lock-free fast path (one CAS); blocking acquires park |
+//! | [`semaphore`] | counting semaphore with FIFO hand-off, weighted acquires, timeouts, close; async acquires | lock-free fast path (one CAS); blocking acquires park, async ones wait in the same line |
 //! | [`fanout`] | scoped task group on a fixed set of workers: limit, first error cancels, ordered `map` | spawns block at the limit (park) |
 //! | [`error_collector`] | error collector from many threads, joined into one [`error_collector::Errors`] | lock-free `push` |
 //!
