@@ -5,48 +5,20 @@
 
 #[path = "support/behaviour.rs"]
 mod support;
+#[path = "support/task.rs"]
+mod task;
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::Poll;
 
 use support::{DropLog, scaled, spawn_watched};
+use task::Task;
 use verisync::future::block_on;
 use verisync::mpmc::{RecvError, TryRecvError, channel, unbounded};
 use verisync::semaphore::{AcquireError, Semaphore};
-
-/// A task polled by hand: counts how often its waker was woken.
-struct Task {
-    wakes: Arc<Wakes>,
-    waker: Waker,
-}
-
-struct Wakes(AtomicUsize);
-
-impl Wake for Wakes {
-    fn wake(self: Arc<Self>) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-impl Task {
-    fn new() -> Self {
-        let wakes = Arc::new(Wakes(AtomicUsize::new(0)));
-        let waker = Waker::from(wakes.clone());
-        Self { wakes, waker }
-    }
-
-    fn poll<F: Future + Unpin>(&self, future: &mut F) -> Poll<F::Output> {
-        Pin::new(future).poll(&mut Context::from_waker(&self.waker))
-    }
-
-    /// Whether the waker was woken since the last call.
-    fn was_woken(&self) -> bool {
-        self.wakes.0.swap(0, Ordering::SeqCst) > 0
-    }
-}
 
 /// Every buffered flavor and the rendezvous one, by name.
 fn every_flavor() -> [(&'static str, usize); 3] {

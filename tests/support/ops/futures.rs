@@ -19,14 +19,13 @@
 
 #[path = "../drops.rs"]
 mod drops;
+#[path = "../task.rs"]
+mod task;
 
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::Poll;
 
 use drops::{DropLog, Tracked};
+use task::Task;
 use verisync::future::{RecvFuture, SendFuture};
 use verisync::mpmc::{Receiver, Sender, channel, unbounded};
 
@@ -71,40 +70,6 @@ impl Op {
     /// How many values the operation makes.
     fn values(self) -> usize {
         usize::from(matches!(self, Self::NewSend | Self::TrySend))
-    }
-}
-
-/// A task polled by hand: counts its wake-ups.
-struct Task {
-    wakes: Arc<Wakes>,
-    waker: Waker,
-}
-
-struct Wakes(AtomicUsize);
-
-impl Wake for Wakes {
-    fn wake(self: Arc<Self>) {
-        self.0.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
-impl Task {
-    fn new() -> Self {
-        let wakes = Arc::new(Wakes(AtomicUsize::new(0)));
-        Self {
-            waker: Waker::from(wakes.clone()),
-            wakes,
-        }
-    }
-
-    fn woken(&self) -> bool {
-        self.wakes.0.load(Ordering::Relaxed) > 0
-    }
-
-    /// Polls `future`, forgetting earlier wake-ups.
-    fn poll<F: Future + Unpin>(&self, future: &mut F) -> Poll<F::Output> {
-        self.wakes.0.store(0, Ordering::Relaxed);
-        Pin::new(future).poll(&mut Context::from_waker(&self.waker))
     }
 }
 
@@ -200,6 +165,8 @@ fn step<'a>(
             if new_task {
                 entry.task = Task::new();
             }
+            // Wake-ups from before this poll no longer count (`check_wake_ups`).
+            entry.task.was_woken();
             let done = match &mut entry.future {
                 Kind::Recv(future) => match entry.task.poll(future) {
                     Poll::Ready(value) => {
