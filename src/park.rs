@@ -30,6 +30,21 @@
 //!
 //! [`notify_one`]: WaitQueue::notify_one
 //!
+//! # Waiting in line
+//! A task pays the heavy half of the fence every time it goes pending, where a thread pays it
+//! once per sleep; with many tasks waiting (a thousand senders on a full channel), every slot
+//! freed would cost a woken task's next wait a `membarrier`. A task that finds a *published*
+//! task in line, one that issued the heavy fence after registering (or was itself covered
+//! this way), needs no fence of its own: that task still counts in `sleepers` (it is in line,
+//! under the lock we hold), so `sleepers` has been non-zero ever since its fence, through our
+//! own registration. A notifier either loaded `sleepers` after that fence, saw it non-zero,
+//! and takes the lock (finding us in line, or publishing its progress to our re-check
+//! through the lock), or issued its half of the fence before that fence, which then
+//! orders its progress before everything that happens after the fence, our re-check included
+//! (we read the published mark with acquire). This costs the notifiers nothing. Only tasks
+//! take part: a selecting thread watches several queues, and its one fence is issued after
+//! all of its registrations.
+//!
 //! # The asymmetric fence
 //! A full `SeqCst` fence on every push would stall the fast path on the store buffer, so the
 //! pair is a [`StoreLoadFence`]: the notifier issues its light half (a compiler fence on Linux)
@@ -65,6 +80,15 @@ struct Rounds {
     /// Tasks registered with [`WaitQueue::watch`] and not notified yet, oldest first; each
     /// counts in `sleepers`, until a notification takes it out of the line.
     tasks: VecDeque<Arc<Selection>>,
+}
+
+/// Whether a [`watch`](WaitQueue::watch) still needs the heavy half of the fence before its
+/// re-check.
+pub enum Fenced {
+    /// A published task in line covers the registration (module documentation).
+    Already,
+    /// The caller must issue it.
+    NotYet,
 }
 
 /// Which of the tasks waiting a notification wakes.
@@ -165,17 +189,33 @@ impl WaitQueue {
 
     /// Registers a selecting thread or a task: every notification from now on notifies
     /// `selection` (a task's, until one does) until [`unwatch`](Self::unwatch). As for a
-    /// sleeper, the caller issues [`fence_before_recheck`](Self::fence_before_recheck) before
-    /// it looks at the channel again, then sleeps on its selection (or returns `Pending`).
-    pub(crate) fn watch(&self, selection: &Arc<Selection>) {
+    /// sleeper, the caller then issues [`fence_before_recheck`](Self::fence_before_recheck)
+    /// (a task, unless this returns [`Fenced::Already`]; and then marks its selection
+    /// published) before it looks at the channel again, and sleeps on its selection (or
+    /// returns `Pending`).
+    pub(crate) fn watch(&self, selection: &Arc<Selection>) -> Fenced {
         let mut rounds = self.rounds.lock();
-        if selection.is_task() {
-            rounds.tasks.push_back(selection.clone());
-        } else {
-            rounds.selections.push(selection.clone());
-        }
-        // Relaxed: published by the caller's fence, as in `register`.
+        // Relaxed: published by the caller's fence, as in `register`, or by the fence of a
+        // published task in line (module documentation, "Waiting in line").
         self.sleepers.fetch_add(1, Ordering::Relaxed);
+        if !selection.is_task() {
+            rounds.selections.push(selection.clone());
+            return Fenced::NotYet;
+        }
+        let published = |task: &Arc<Selection>| {
+            cfg!(verisync_mutant = "async_line_unpublished") || task.is_published()
+        };
+        // The oldest task has had the longest to publish itself; the newest may have been
+        // covered on the spot.
+        let covered = rounds.tasks.front().is_some_and(published)
+            || rounds.tasks.back().is_some_and(published);
+        rounds.tasks.push_back(selection.clone());
+        if covered {
+            selection.mark_published();
+            Fenced::Already
+        } else {
+            Fenced::NotYet
+        }
     }
 
     /// Takes back a [`watch`](Self::watch) of `selection`. A task that was notified but never

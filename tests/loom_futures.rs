@@ -1,7 +1,8 @@
 //! loom models of the async operations and their cancel safety: futures polled once and then
 //! dropped (every cancellation path), two receives where the one that was woken is cancelled,
-//! a future re-polled with another waker, the async semaphore's cancelled waiter, and the
-//! register-then-recheck of a future that goes pending.
+//! a future re-polled with another waker, the async semaphore's cancelled waiter, the
+//! register-then-recheck of a future that goes pending, and of one that waits in line behind
+//! another.
 //!
 //! Futures run under `loom::future::block_on`, or are polled by hand with a waker that does
 //! nothing, to stop them at a chosen point. A wake-up that is lost leaves a `block_on` parked
@@ -154,6 +155,33 @@ fn async_sender_and_receiver_through_one_slot() {
         sender.join().unwrap();
         assert_eq!(received, (0, 1));
     });
+}
+
+/// Two receives wait in line on an empty channel, and the last sender drops: both see the
+/// disconnection. The second receive may skip its own fence, covered by the first, only once
+/// the first's fence has published the registrations in line (`park.rs`, "Waiting in
+/// line"); otherwise the disconnection can miss both registrations, the first receive's
+/// re-check sees it, and the second sleeps for good.
+#[test]
+fn two_receives_waiting_in_line_both_see_the_disconnection() {
+    explore(
+        "two_receives_waiting_in_line_both_see_the_disconnection",
+        50,
+        || {
+            let (tx, rx) = mpmc::channel::<i32>(1);
+            let receivers: Vec<_> = (0..2)
+                .map(|_| {
+                    let rx = rx.clone();
+                    thread::spawn(move || block_on(rx.recv_async()))
+                })
+                .collect();
+            drop(rx);
+            drop(tx);
+            for receiver in receivers {
+                assert!(receiver.join().unwrap().is_err());
+            }
+        },
+    );
 }
 
 /// An async acquire is polled once and dropped while the one permit is released and another

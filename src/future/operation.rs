@@ -7,6 +7,7 @@ use std::task::{Context, Poll};
 
 use super::handle::Holds;
 use crate::error::{RecvError, SendError, TryRecvError, TrySendError};
+use crate::park::Fenced;
 use crate::select::{Selection, Side, Sink, Source, Watch};
 use crate::sync::Arc;
 
@@ -74,18 +75,19 @@ impl<H: Holds> Operation<H> {
             }
             let selection = Selection::for_task(cx.waker());
             let watch = endpoint.watch(&selection, 0, &mut self.slot);
-            let in_queue = match watch {
+            match watch {
                 Watch::Met => return Poll::Ready(met(&mut self.slot)),
                 Watch::Declined => continue,
-                Watch::Queue => true,
-                Watch::Line(_) => false,
-            };
-            self.round = Some(Round { selection, watch });
+                Watch::Queue(_) | Watch::Line(_) => {}
+            }
             // Registered, then the re-check, as a sleeping thread does (`park.rs`): either the
             // side that makes progress sees our registration, or we see its progress here.
-            if in_queue {
+            // With a published task in line before us, its fence stands for ours.
+            if let Watch::Queue(Fenced::NotYet) = watch {
                 crate::fence::heavy_for_every_fence();
+                selection.mark_published();
             }
+            self.round = Some(Round { selection, watch });
             if !endpoint.looks_ready() || cfg!(verisync_mutant = "async_no_recheck") {
                 return Poll::Pending;
             }

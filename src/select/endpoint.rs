@@ -4,13 +4,14 @@
 use super::selection::Selection;
 use crate::error::{TryRecvError, TrySendError};
 use crate::mpmc::Ticket;
-use crate::park::WaitQueue;
+use crate::park::{Fenced, WaitQueue};
 use crate::sync::Arc;
 
 /// Where an operation's registration went.
 pub enum Watch<T> {
-    /// Into the wait queue of a buffered channel's waiting side.
-    Queue,
+    /// Into the wait queue of a buffered channel's waiting side; whether the registration
+    /// still needs the heavy half of the queue's fence before the re-check.
+    Queue(Fenced),
     /// Into a rendezvous channel's line.
     Line(Ticket<T>),
     /// Nowhere: the operation should be tried again.
@@ -22,7 +23,7 @@ pub enum Watch<T> {
 impl<T> Watch<T> {
     /// Whether the operation waits for a notification (or a partner).
     pub(crate) fn is_waiting(&self) -> bool {
-        matches!(self, Self::Queue | Self::Line(_))
+        matches!(self, Self::Queue(_) | Self::Line(_))
     }
 }
 
@@ -69,13 +70,12 @@ pub trait Sink: Side {
 
 /// A buffered channel side's registration: into the wait queue its other side notifies.
 pub(crate) fn watch_queue<T>(waits: &WaitQueue, selection: &Arc<Selection>) -> Watch<T> {
-    waits.watch(selection);
-    Watch::Queue
+    Watch::Queue(waits.watch(selection))
 }
 
 /// Takes back a registration of a buffered channel side.
 pub(crate) fn unwatch_queue<T>(waits: &WaitQueue, watch: Watch<T>, selection: &Arc<Selection>) {
-    if let Watch::Queue = watch {
+    if let Watch::Queue(_) = watch {
         waits.unwatch(selection);
     }
 }

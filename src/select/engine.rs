@@ -251,7 +251,7 @@ impl<E: Side> Register for Registration<'_, E> {
     }
 
     fn waits_in_queue(&self) -> bool {
-        matches!(self.watch, Some(Watch::Queue))
+        matches!(self.watch, Some(Watch::Queue(_)))
     }
 
     fn looks_ready(&self) -> bool {

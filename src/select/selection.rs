@@ -5,7 +5,7 @@
 use std::task::Waker;
 use std::time::Instant;
 
-use crate::sync::{Arc, AtomicUsize, Condvar, Mutex, Ordering, wait_deadline};
+use crate::sync::{Arc, AtomicBool, AtomicUsize, Condvar, Mutex, Ordering, wait_deadline};
 
 /// Nobody has claimed the selection yet.
 const WAITING: usize = 0;
@@ -27,6 +27,9 @@ pub struct Selection {
     /// Whether the waiter is a task. A wait queue wakes one task per notification (a thread,
     /// all), so a task that drops a notification it never saw must pass it on.
     task: bool,
+    /// A task's: whether its registration is published, by a heavy fence issued after it or
+    /// by another task's in the same line (`park.rs`, "Waiting in line").
+    published: AtomicBool,
 }
 
 /// The waiter's side of a notification.
@@ -65,7 +68,23 @@ impl Selection {
                 waker,
             }),
             asleep: Condvar::new(),
+            published: AtomicBool::new(false),
         })
+    }
+
+    /// Records that the task's registration is published (`park.rs`, "Waiting in line"): the
+    /// caller issued the heavy half of the wait queue's fence after registering, or found a
+    /// published task in line before it.
+    pub(crate) fn mark_published(&self) {
+        // Release: pairs with the Acquire load in `is_published`, so a task that relies on
+        // this one is ordered after the fence that published it.
+        self.published.store(true, Ordering::Release);
+    }
+
+    /// Whether [`mark_published`](Self::mark_published) was called.
+    pub(crate) fn is_published(&self) -> bool {
+        // Acquire: pairs with the Release store in `mark_published`.
+        self.published.load(Ordering::Acquire)
     }
 
     /// Whether the waiter is a task (module documentation of `park.rs`: a wait queue wakes
