@@ -52,12 +52,35 @@ impl<H: Holds> Operation<H> {
     /// Completes the operation with `attempt` (its non-blocking try: `None` if it would
     /// wait), or registers and returns `Pending`. `met` is the output when a rendezvous
     /// partner completed the operation while it was registered.
+    ///
+    /// The common case, an operation that is not waiting and whose attempt succeeds, is inline
+    /// in the caller; everything else is in [`poll_waiting`](Self::poll_waiting).
+    #[inline(always)]
     fn poll<O>(
         &mut self,
         cx: &mut Context<'_>,
         mut attempt: impl FnMut(&H::Endpoint, &mut Option<Item<H>>) -> Option<O>,
         met: impl Fn(&mut Option<Item<H>>) -> O,
     ) -> Poll<O> {
+        if self.round.is_none() {
+            if let Some(done) = attempt(self.handle.endpoint(), &mut self.slot) {
+                return Poll::Ready(done);
+            }
+        }
+        self.poll_waiting(cx, attempt, met)
+    }
+
+    /// The rest of [`poll`](Self::poll): the operation is registered, or was not and its
+    /// attempt just failed.
+    #[inline(never)]
+    fn poll_waiting<O>(
+        &mut self,
+        cx: &mut Context<'_>,
+        mut attempt: impl FnMut(&H::Endpoint, &mut Option<Item<H>>) -> Option<O>,
+        met: impl Fn(&mut Option<Item<H>>) -> O,
+    ) -> Poll<O> {
+        // Whether the attempt is to be made (again) before registering.
+        let mut retry = false;
         if let Some(round) = &self.round {
             // Not notified: nothing has changed for us since we registered (a notification
             // would have come), and the registration stands, now with this poll's waker.
@@ -67,12 +90,14 @@ impl<H: Holds> Operation<H> {
             if self.end_round() {
                 return Poll::Ready(met(&mut self.slot));
             }
+            retry = true;
         }
         loop {
             let endpoint = self.handle.endpoint();
-            if let Some(done) = attempt(endpoint, &mut self.slot) {
+            if retry && let Some(done) = attempt(endpoint, &mut self.slot) {
                 return Poll::Ready(done);
             }
+            retry = true;
             let selection = Selection::for_task(cx.waker());
             let watch = endpoint.watch(&selection, 0, &mut self.slot);
             match watch {
@@ -99,7 +124,14 @@ impl<H: Holds> Operation<H> {
 
     /// Takes the registration back, if there is one. True if a rendezvous partner completed
     /// the operation meanwhile: a send's value is gone, a receive's is in the slot.
+    #[inline(always)]
     fn end_round(&mut self) -> bool {
+        self.round.is_some() && self.take_round_back()
+    }
+
+    /// [`end_round`](Self::end_round) with a registration to take back.
+    #[inline(never)]
+    fn take_round_back(&mut self) -> bool {
         let Some(Round { selection, watch }) = self.round.take() else {
             return false;
         };
