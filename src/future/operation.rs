@@ -62,10 +62,10 @@ impl<H: Holds> Operation<H> {
         mut attempt: impl FnMut(&H::Endpoint, &mut Option<Item<H>>) -> Option<O>,
         met: impl Fn(&mut Option<Item<H>>) -> O,
     ) -> Poll<O> {
-        if self.round.is_none() {
-            if let Some(done) = attempt(self.handle.endpoint(), &mut self.slot) {
-                return Poll::Ready(done);
-            }
+        if self.round.is_none()
+            && let Some(done) = attempt(self.handle.endpoint(), &mut self.slot)
+        {
+            return Poll::Ready(done);
         }
         self.poll_waiting(cx, attempt, met)
     }
