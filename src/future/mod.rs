@@ -173,6 +173,7 @@ impl<H: Handle<Endpoint: SendEndpoint>> SendFuture<H> {
 impl<H: Handle<Endpoint: RecvEndpoint>> Future for RecvFuture<H> {
     type Output = Result<Item<H>, RecvError>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         self.get_mut().operation.poll_recv(cx)
     }
@@ -181,18 +182,21 @@ impl<H: Handle<Endpoint: RecvEndpoint>> Future for RecvFuture<H> {
 impl<H: Handle<Endpoint: SendEndpoint>> Future for SendFuture<H> {
     type Output = Result<(), SendError<Item<H>>>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         self.get_mut().operation.poll_send(cx)
     }
 }
 
 impl<H: Handle<Endpoint: RecvEndpoint>> Drop for RecvFuture<H> {
+    #[inline]
     fn drop(&mut self) {
         self.operation.cancel_recv();
     }
 }
 
 impl<H: Handle<Endpoint: SendEndpoint>> Drop for SendFuture<H> {
+    #[inline]
     fn drop(&mut self) {
         self.operation.cancel_send();
     }

@@ -142,11 +142,18 @@ impl<T> Shared<T> {
     /// (one waiting task for one value). Either that drop sees what we pushed and drops it, or
     /// we see the receivers gone and drop it (with anything else left) ourselves, so no value
     /// outlives the last receiver.
+    #[inline(always)]
     fn pushed(&self, many: bool) {
         notify(&self.receiver_waits, many);
         if !cfg!(verisync_mutant = "mpmc_keeps_abandoned") && self.receivers_gone() {
-            self.flavor.drop_all();
+            self.drop_abandoned();
         }
+    }
+
+    /// Drops what the last receiver left behind (see [`pushed`](Self::pushed)).
+    #[cold]
+    fn drop_abandoned(&self) {
+        self.flavor.drop_all();
     }
 
     fn senders_gone(&self) -> bool {
@@ -252,6 +259,7 @@ impl<T> Sender<T> {
     /// drop(rx);
     /// assert_eq!(tx.try_send(3), Err(TrySendError::Disconnected(3)));
     /// ```
+    #[inline]
     pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
         self.send_now(value, OnBusy::Wait)
     }
@@ -521,6 +529,7 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.try_recv(), Ok(5));
     /// assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
     /// ```
+    #[inline]
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
         self.recv_now(OnBusy::Wait)
     }
@@ -887,6 +896,7 @@ impl<T> Side for Receiver<T> {
 }
 
 impl<T> Source for Receiver<T> {
+    #[inline]
     fn try_take(&self) -> Result<T, TryRecvError> {
         self.try_recv()
     }
@@ -916,6 +926,7 @@ impl<T> Side for Sender<T> {
 }
 
 impl<T> Sink for Sender<T> {
+    #[inline]
     fn try_put(&self, value: T) -> Result<(), TrySendError<T>> {
         self.try_send(value)
     }
