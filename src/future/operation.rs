@@ -3,6 +3,7 @@
 //! operation of a select (`select/engine.rs`), its selection waking the task instead of a
 //! thread.
 
+use std::mem::ManuallyDrop;
 use std::task::{Context, Poll};
 
 use super::handle::Holds;
@@ -19,8 +20,22 @@ pub(super) struct Operation<H: Holds> {
     pub(super) handle: H,
     /// A send's value; a receive's, when a rendezvous partner hands one over.
     slot: Option<Item<H>>,
-    /// The registration while the operation waits.
-    round: Option<Round<Item<H>>>,
+    /// The registration while the operation waits. Every future, stream and sink that holds
+    /// an operation takes it back when dropped ([`cancel_recv`](Self::cancel_recv),
+    /// [`cancel_send`](Self::cancel_send)), so it is always `None` by the time the fields
+    /// drop (checked in debug builds); `ManuallyDrop` says so to the compiler, which then
+    /// leaves the holder's drop one inline check instead of an out-of-line call after every
+    /// completed operation.
+    round: ManuallyDrop<Option<Round<Item<H>>>>,
+}
+
+impl<H: Holds> Drop for Operation<H> {
+    fn drop(&mut self) {
+        debug_assert!(
+            self.round.is_none(),
+            "an operation dropped while registered: its holder's drop must take the registration back"
+        );
+    }
 }
 
 /// A waiting operation's registration: its selection, and where the side put it.
@@ -34,7 +49,7 @@ impl<H: Holds> Operation<H> {
         Self {
             handle,
             slot,
-            round: None,
+            round: ManuallyDrop::new(None),
         }
     }
 
@@ -81,7 +96,7 @@ impl<H: Holds> Operation<H> {
     ) -> Poll<O> {
         // Whether the attempt is to be made (again) before registering.
         let mut retry = false;
-        if let Some(round) = &self.round {
+        if let Some(round) = &*self.round {
             // Not notified: nothing has changed for us since we registered (a notification
             // would have come), and the registration stands, now with this poll's waker.
             if !round.selection.poll_notified(cx.waker()) {
@@ -112,7 +127,7 @@ impl<H: Holds> Operation<H> {
                 crate::fence::heavy_for_every_fence();
                 selection.mark_published();
             }
-            self.round = Some(Round { selection, watch });
+            *self.round = Some(Round { selection, watch });
             if !endpoint.looks_ready() || cfg!(verisync_mutant = "async_no_recheck") {
                 return Poll::Pending;
             }
