@@ -897,32 +897,32 @@ fn writers_and_readers<L: U64Log>(
 
 #[test]
 fn concurrent_two_writers_one_snapshotter() {
-    writers_and_readers::<BoundedLog<u64>>(scaled(64, 4), 2, scaled(100_000, 60), 1, 0);
+    writers_and_readers::<BoundedLog<u64>>(scaled(64, 4), 2, scaled(100_000, 30), 1, 0);
 }
 
 #[test]
 fn concurrent_two_writers_one_tailer() {
-    writers_and_readers::<BoundedLog<u64>>(scaled(64, 4), 2, scaled(100_000, 60), 0, 1);
+    writers_and_readers::<BoundedLog<u64>>(scaled(64, 4), 2, scaled(100_000, 30), 0, 1);
 }
 
 #[test]
 fn concurrent_capacity_1_many_writers_and_readers() {
-    writers_and_readers::<BoundedLog<u64>>(1, scaled(4, 3), scaled(20_000, 20), 2, 1);
+    writers_and_readers::<BoundedLog<u64>>(1, scaled(4, 3), scaled(20_000, 12), 2, 1);
 }
 
 #[test]
 fn concurrent_inline_two_writers_two_readers() {
-    writers_and_readers::<InlineLog<u64>>(scaled(64, 4), 2, scaled(100_000, 60), 1, 1);
+    writers_and_readers::<InlineLog<u64>>(scaled(64, 4), 2, scaled(100_000, 30), 1, 1);
 }
 
 #[test]
 fn concurrent_inline_capacity_1_many_writers_and_readers() {
-    writers_and_readers::<InlineLog<u64>>(1, scaled(4, 3), scaled(20_000, 20), 2, 1);
+    writers_and_readers::<InlineLog<u64>>(1, scaled(4, 3), scaled(20_000, 12), 2, 1);
 }
 
 #[test]
 fn concurrent_capacity_2_readers_overlap() {
-    writers_and_readers::<BoundedLog<u64>>(2, 2, scaled(50_000, 30), 2, 2);
+    writers_and_readers::<BoundedLog<u64>>(2, 2, scaled(50_000, 16), 2, 2);
 }
 
 /// Drop counting with writers and readers at once: every value dropped exactly once, whether
