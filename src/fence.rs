@@ -16,38 +16,89 @@
 //! kernel's guarantee that, when membarrier returns, every other running thread of the process
 //! has passed a full barrier, which is what a `SeqCst` fence at the light side's compiler fence
 //! would have given; the native `concurrent_*` tests exercise it on Linux.
+//!
+//! # When the accesses are the fence
+//! Some handshakes need neither half: where each side's store is a `SeqCst` read-modify-write
+//! and each side's loads are `SeqCst` or come after a `SeqCst` fence, the single total order
+//! of `SeqCst` operations already forbids both loads missing the other side's store. Say the
+//! light side's load missed the heavy side's store: it precedes that store in the order, so
+//! the light side's own store, sequenced before its load, precedes it too, and so does
+//! everything sequenced after the heavy side's store, the heavy side's loads (or the fence
+//! before them) included; a `SeqCst` load (or a load after a `SeqCst` fence) that follows a
+//! `SeqCst` store in that order cannot read an older value (C++20 \[atomics.order\] 4.1 and
+//! 4.3). The mpmc buffers are such a handshake: a push or pop *claims* its position with a
+//! `SeqCst` compare-exchange, an empty or full check reads the cursors with `SeqCst` loads
+//! (or after a `SeqCst` fence), a waiter registers with a `SeqCst` increment, and a notifier
+//! reads the count with a `SeqCst` load. [`StoreLoadFence::implied`] is the pair for such a
+//! handshake: nothing natively, so a waiting task or thread pays no `membarrier`. loom does
+//! not model `SeqCst` accesses (it treats them as acquire and release), so under loom and
+//! shuttle it is the symmetric form, and the models check the handshake with both fences in
+//! place; the proof above is what lets native builds drop them.
 
 use crate::sync::{Ordering, compiler_fence, fence};
 
 /// The two halves of a store-load fence (module documentation).
 pub(crate) struct StoreLoadFence {
-    /// Whether the halves are split with `membarrier`.
-    asymmetric: bool,
+    halves: Halves,
+}
+
+/// How a [`StoreLoadFence`] is made.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Halves {
+    /// A compiler fence and `membarrier`.
+    Asymmetric,
+    /// A `SeqCst` fence on each side.
+    Symmetric,
+    /// Nothing: the handshake's own `SeqCst` accesses order it (module documentation, "When
+    /// the accesses are the fence").
+    Implied,
 }
 
 impl StoreLoadFence {
+    /// The pair for a handshake whose stores or loads are not all `SeqCst`: split with
+    /// `membarrier` where the system has it.
     pub(crate) fn new() -> Self {
-        Self {
-            asymmetric: membarrier::is_registered(),
-        }
+        let halves = if membarrier::is_registered() {
+            Halves::Asymmetric
+        } else {
+            Halves::Symmetric
+        };
+        Self { halves }
+    }
+
+    /// The pair for a handshake whose stores are `SeqCst` read-modify-writes and whose loads
+    /// are `SeqCst` or follow a `SeqCst` fence: nothing, except under the model checkers,
+    /// which do not model `SeqCst` accesses (module documentation).
+    pub(crate) fn implied() -> Self {
+        let halves = if cfg!(any(verisync_loom, verisync_shuttle)) {
+            Halves::Symmetric
+        } else {
+            Halves::Implied
+        };
+        Self { halves }
+    }
+
+    /// Whether neither half issues anything: a waiter's registration is its own fence.
+    pub(crate) fn is_implied(&self) -> bool {
+        self.halves == Halves::Implied
     }
 
     /// The cheap half, for the side that runs often: a compiler fence (or a `SeqCst` fence).
     #[inline(always)]
     pub(crate) fn light(&self) {
-        if self.asymmetric {
-            compiler_fence(Ordering::SeqCst);
-        } else {
-            full_fence();
+        match self.halves {
+            Halves::Asymmetric | Halves::Implied => compiler_fence(Ordering::SeqCst),
+            Halves::Symmetric => full_fence(),
         }
     }
 
-    /// The expensive half, for the side that runs rarely: a system call (or a `SeqCst` fence).
+    /// The expensive half, for the side that runs rarely: a system call (or a `SeqCst` fence,
+    /// or nothing).
     pub(crate) fn heavy(&self) {
-        if self.asymmetric {
-            membarrier::heavy_barrier();
-        } else {
-            fence(Ordering::SeqCst);
+        match self.halves {
+            Halves::Asymmetric => membarrier::heavy_barrier(),
+            Halves::Symmetric => fence(Ordering::SeqCst),
+            Halves::Implied => {}
         }
     }
 }

@@ -50,6 +50,16 @@
 //! pair is a [`StoreLoadFence`]: the notifier issues its light half (a compiler fence on Linux)
 //! and the waiter, which is about to sleep anyway, its heavy half (`membarrier`); see
 //! `fence.rs` for when the halves are split and why that is sound.
+//!
+//! # Fences implied
+//! A `membarrier` costs a waiter microseconds (an interrupt to every other running thread),
+//! which a task that goes pending for every few values pays again and again. Where the
+//! progress a notifier reports is a `SeqCst` claim, which the waiter's re-check reads with
+//! `SeqCst` loads or after a `SeqCst` fence, as in the mpmc buffers, the queue is made with
+//! [`WaitQueue::after_seqcst_claims`]: registrations are `SeqCst` increments and the notifier
+//! reads `sleepers` with a `SeqCst` load, so the single order of `SeqCst` operations does what
+//! the fence pair did, and neither side issues one (`fence.rs`, "When the accesses are the
+//! fence"). Every task there counts as published.
 
 use std::collections::VecDeque;
 use std::task::Waker;
@@ -102,9 +112,21 @@ enum Tasks {
 
 impl WaitQueue {
     pub(crate) fn new() -> Self {
+        Self::with_fence(StoreLoadFence::new())
+    }
+
+    /// A queue whose notifiers report progress that is a `SeqCst` claim, which every waiter's
+    /// re-check reads with `SeqCst` loads or after a `SeqCst` fence (an mpmc buffer's cursors):
+    /// the fence is implied by those accesses and by the `SeqCst` registration, so no waiter
+    /// pays its heavy half ("Fences implied" in the module documentation).
+    pub(crate) fn after_seqcst_claims() -> Self {
+        Self::with_fence(StoreLoadFence::implied())
+    }
+
+    fn with_fence(fence: StoreLoadFence) -> Self {
         Self {
             sleepers: AtomicUsize::new(0),
-            fence: StoreLoadFence::new(),
+            fence,
             rounds: Mutex::new(Rounds {
                 round: 0,
                 asleep: 0,
@@ -136,9 +158,12 @@ impl WaitQueue {
     #[inline]
     fn notify(&self, tasks: Tasks) -> bool {
         self.fence_after_progress();
-        // Relaxed: the fence above orders this load after the caller's progress, and pairs with
-        // the fence a waiter issues between registering and re-checking (`fence_before_recheck`).
-        let registered = self.sleepers.load(Ordering::Relaxed) != 0;
+        // SeqCst: where the fence is implied, this load's place in the single order of `SeqCst`
+        // operations, after the caller's `SeqCst` claim, pairs with a waiter's `SeqCst`
+        // registration (`register`, `watch`). Otherwise the fence above orders it after the
+        // caller's progress and pairs with the fence a waiter issues between registering and
+        // re-checking (`fence_before_recheck`).
+        let registered = self.sleepers.load(Ordering::SeqCst) != 0;
         if registered {
             self.wake_sleepers(tasks);
         }
@@ -151,8 +176,8 @@ impl WaitQueue {
     /// at the same time either is seen by the endpoint's loads after the fence or sees the
     /// registration, without loading anything else on its fast path.
     pub(crate) fn register_for_good(&self) {
-        // Relaxed: published by the fence in `fence_before_recheck`, as in `register`.
-        self.sleepers.fetch_add(1, Ordering::Relaxed);
+        // SeqCst: as in `register`.
+        self.sleepers.fetch_add(1, Ordering::SeqCst);
     }
 
     #[cold]
@@ -195,9 +220,9 @@ impl WaitQueue {
     /// returns `Pending`).
     pub(crate) fn watch(&self, selection: &Arc<Selection>) -> Fenced {
         let mut rounds = self.rounds.lock();
-        // Relaxed: published by the caller's fence, as in `register`, or by the fence of a
-        // published task in line (module documentation, "Waiting in line").
-        self.sleepers.fetch_add(1, Ordering::Relaxed);
+        // SeqCst: as in `register`; or published by the fence of a published task in line
+        // (module documentation, "Waiting in line").
+        self.sleepers.fetch_add(1, Ordering::SeqCst);
         if !selection.is_task() {
             rounds.selections.push(selection.clone());
             return Fenced::NotYet;
@@ -207,7 +232,9 @@ impl WaitQueue {
         };
         // The oldest task has had the longest to publish itself; the newest may have been
         // covered on the spot.
-        let covered = rounds.tasks.front().is_some_and(published)
+        // Where the fence is implied, the `SeqCst` increment above is the task's own.
+        let covered = self.fence.is_implied()
+            || rounds.tasks.front().is_some_and(published)
             || rounds.tasks.back().is_some_and(published);
         rounds.tasks.push_back(selection.clone());
         if covered {
@@ -282,9 +309,11 @@ impl WaitQueue {
     /// Counts the caller as a sleeper and returns the notification round it must wait out.
     fn register(&self) -> u64 {
         let rounds = self.rounds.lock();
-        // Relaxed: published to notifiers by the fence in `fence_before_recheck`; the lock
-        // orders it before any `wake_sleepers` that could miss our round.
-        self.sleepers.fetch_add(1, Ordering::Relaxed);
+        // SeqCst: pairs with the `SeqCst` load in `notify`, where the fence is implied (the
+        // load after our registration, `fence.rs`); otherwise published to notifiers by the
+        // fence in `fence_before_recheck`. The lock orders it before any `wake_sleepers` that
+        // could miss our round.
+        self.sleepers.fetch_add(1, Ordering::SeqCst);
         rounds.round
     }
 

@@ -113,7 +113,7 @@ impl<H: Holds> Operation<H> {
                 return Poll::Ready(done);
             }
             retry = true;
-            let selection = Selection::for_task(cx.waker());
+            let selection = Selection::for_task();
             let watch = endpoint.watch(&selection, 0, &mut self.slot);
             match watch {
                 Watch::Met => return Poll::Ready(met(&mut self.slot)),
@@ -127,8 +127,16 @@ impl<H: Holds> Operation<H> {
                 crate::fence::heavy_for_every_fence();
                 selection.mark_published();
             }
+            let ready = endpoint.looks_ready() && !cfg!(verisync_mutant = "async_no_recheck");
+            // Not ready: the registration gets our waker now, unless a notification came while
+            // we registered. That one woke nobody (we were still polling, and a runtime would
+            // only have polled us again for it): we act on it here, as a poll that finds
+            // itself notified does.
+            let notified = !ready && selection.poll_notified(cx.waker());
             *self.round = Some(Round { selection, watch });
-            if !endpoint.looks_ready() || cfg!(verisync_mutant = "async_no_recheck") {
+            if !ready
+                && (!notified || cfg!(verisync_mutant = "async_notice_while_registering_lost"))
+            {
                 return Poll::Pending;
             }
             if self.end_round() {

@@ -103,12 +103,20 @@ pub fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
 
 /// The first sender and receiver of a channel of `flavor`.
 fn endpoints<T>(flavor: Flavor<T>) -> (Sender<T>, Receiver<T>) {
+    // A buffer's pushes and pops claim their positions with `SeqCst` compare-exchanges, which
+    // its empty and full checks read with `SeqCst` loads or after a `SeqCst` fence, and the
+    // endpoint counts below are `SeqCst` too: the wait queues' fence is implied (`park.rs`).
+    let wait_queue = || match &flavor {
+        Flavor::Rendezvous(_) => WaitQueue::new(),
+        Flavor::Bounded(_) | Flavor::Unbounded(_) => WaitQueue::after_seqcst_claims(),
+    };
+    let (receiver_waits, sender_waits) = (wait_queue(), wait_queue());
     let shared = Arc::new(Shared {
         flavor,
         senders: AtomicUsize::new(1),
         receivers: AtomicUsize::new(1),
-        receiver_waits: CachePadded::new(WaitQueue::new()),
-        sender_waits: CachePadded::new(WaitQueue::new()),
+        receiver_waits: CachePadded::new(receiver_waits),
+        sender_waits: CachePadded::new(sender_waits),
     });
     let sender = Sender {
         shared: shared.clone(),
@@ -131,10 +139,13 @@ struct Shared<T> {
 
 impl<T> Shared<T> {
     fn receivers_gone(&self) -> bool {
-        // Relaxed: the count publishes nothing. A sender that sees it at zero only hands its
-        // value back, or pops what is left, and every pop reads the values through the slots'
-        // own stamps (Acquire), whoever pushed them; nothing the receivers wrote is read.
-        self.receivers.load(Ordering::Relaxed) == 0
+        // SeqCst: pairs with the `SeqCst` decrement in `Receiver::drop` and its wait queues'
+        // `SeqCst` accesses, where their fence is implied (`park.rs`): a waiting sender, or a
+        // pusher about to leave its value behind, sees the last receiver gone, or the receiver
+        // sees it. The count publishes nothing else: a sender that sees it at zero only hands
+        // its value back, or pops what is left, and every pop reads the values through the
+        // slots' own stamps (Acquire), whoever pushed them.
+        self.receivers.load(Ordering::SeqCst) == 0
     }
 
     /// Called after every push of one value (`many` false) or more: the light half of the
@@ -157,9 +168,11 @@ impl<T> Shared<T> {
     }
 
     fn senders_gone(&self) -> bool {
-        // Acquire: pairs with the Release decrements in `Sender::drop` (a release sequence), so
-        // every value any sender pushed before dropping is visible to the next pop.
-        self.senders.load(Ordering::Acquire) == 0
+        // SeqCst (acquire): pairs with the decrements in `Sender::drop` (a release sequence),
+        // so every value any sender pushed before dropping is visible to the next pop; and as
+        // a `SeqCst` access with theirs and with the wait queues', where their fence is implied
+        // (`park.rs`), so that a waiting receiver sees the last sender gone or is woken.
+        self.senders.load(Ordering::SeqCst) == 0
     }
 }
 
@@ -475,9 +488,10 @@ impl<T> Clone for Sender<T> {
 
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
-        // Release: pairs with the Acquire load in `senders_gone`, so our pushes are visible to a
-        // receiver that sees the count at zero.
-        if self.shared.senders.fetch_sub(1, Ordering::Release) == 1
+        // SeqCst (release): pairs with the load in `senders_gone`, so our pushes are visible to
+        // a receiver that sees the count at zero, and, as a `SeqCst` access, with a waiting
+        // receiver's registration (see there).
+        if self.shared.senders.fetch_sub(1, Ordering::SeqCst) == 1
             && !cfg!(verisync_mutant = "mpmc_disconnect_no_wake")
         {
             self.shared.receiver_waits.notify_all();
@@ -806,16 +820,19 @@ impl<T> Clone for Receiver<T> {
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
         let shared = &*self.shared;
-        // Relaxed: `receivers_gone` reads nothing through the count (see there); the last
+        // SeqCst: pairs with the `SeqCst` load in `receivers_gone` where the wait queues'
+        // fence is implied (see there); nothing else is read through the count: the last
         // drop's own pops below, and the senders' after they see zero, go through the slots.
-        if shared.receivers.fetch_sub(1, Ordering::Relaxed) != 1 {
+        if shared.receivers.fetch_sub(1, Ordering::SeqCst) != 1 {
             return;
         }
         // The last receiver: what is buffered dies with it (std semantics). The heavy half of
         // the fence in `Shared::pushed`: a value pushed after this is dropped by its sender,
-        // one pushed before is popped here. Not needed (and the common case, so `membarrier`
-        // is not paid for it) once every sender is gone: nothing can be pushed any more, and
-        // the Acquire in `senders_gone` makes every earlier push visible to the pops below.
+        // one pushed before is popped here. (Where the fence is implied, our `SeqCst`
+        // decrement and the pops' empty check do its work, with the pusher's `SeqCst` claim and
+        // its load in `receivers_gone`.) Not needed (and the common case, so `membarrier` is
+        // not paid for it) once every sender is gone: nothing can be pushed any more, and the
+        // acquire in `senders_gone` makes every earlier push visible to the pops below.
         if !shared.senders_gone() {
             shared.receiver_waits.fence_before_recheck();
         }

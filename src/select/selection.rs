@@ -51,21 +51,24 @@ enum Notice {
 impl Selection {
     /// A selecting thread's registration.
     pub(crate) fn new() -> Arc<Self> {
-        Self::with_waker(None)
+        Self::with_task(false)
     }
 
-    /// A pending future's registration: a notification wakes `waker`.
-    pub(crate) fn for_task(waker: &Waker) -> Arc<Self> {
-        Self::with_waker(Some(waker.clone()))
+    /// A future's registration, without a waker yet: the task gives it one with
+    /// [`poll_notified`](Self::poll_notified) once it has registered everywhere and its re-check
+    /// found nothing, and a notification before then wakes nobody (the task, still in its
+    /// poll, sees it there).
+    pub(crate) fn for_task() -> Arc<Self> {
+        Self::with_task(true)
     }
 
-    fn with_waker(waker: Option<Waker>) -> Arc<Self> {
+    fn with_task(task: bool) -> Arc<Self> {
         Arc::new(Self {
             state: AtomicUsize::new(WAITING),
-            task: waker.is_some(),
+            task,
             wakeup: Mutex::new(Wakeup {
                 notice: Notice::None,
-                waker,
+                waker: None,
             }),
             asleep: Condvar::new(),
             published: AtomicBool::new(false),
@@ -156,8 +159,9 @@ impl Selection {
         waker
     }
 
-    /// A task's poll: true if notified since it registered (the task now acts on the
-    /// notification itself); otherwise remembers `waker` as the one to wake.
+    /// A task's poll, from the end of its registration on: true if notified since it
+    /// registered (the task now acts on the notification itself); otherwise remembers `waker`
+    /// as the one to wake (the first call gives the registration its waker).
     pub(crate) fn poll_notified(&self, waker: &Waker) -> bool {
         let mut wakeup = self.wakeup.lock();
         if wakeup.notice != Notice::None {
@@ -166,7 +170,7 @@ impl Selection {
         }
         match &mut wakeup.waker {
             Some(current) if current.will_wake(waker) => {}
-            _ if cfg!(verisync_mutant = "async_waker_not_updated") => {}
+            Some(_) if cfg!(verisync_mutant = "async_waker_not_updated") => {}
             slot => *slot = Some(waker.clone()),
         }
         false
