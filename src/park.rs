@@ -95,7 +95,8 @@ struct Rounds {
 /// Whether a [`watch`](WaitQueue::watch) still needs the heavy half of the fence before its
 /// re-check.
 pub enum Fenced {
-    /// A published task in line covers the registration (module documentation).
+    /// A published task in line covers the registration, or the queue's fence is implied
+    /// (module documentation).
     Already,
     /// The caller must issue it.
     NotYet,
@@ -215,9 +216,9 @@ impl WaitQueue {
     /// Registers a selecting thread or a task: every notification from now on notifies
     /// `selection` (a task's, until one does) until [`unwatch`](Self::unwatch). As for a
     /// sleeper, the caller then issues [`fence_before_recheck`](Self::fence_before_recheck)
-    /// (a task, unless this returns [`Fenced::Already`]; and then marks its selection
-    /// published) before it looks at the channel again, and sleeps on its selection (or
-    /// returns `Pending`).
+    /// (unless this returns [`Fenced::Already`]; a task then marks its selection published)
+    /// before it looks at the channel again, and sleeps on its selection (or returns
+    /// `Pending`).
     pub(crate) fn watch(&self, selection: &Arc<Selection>) -> Fenced {
         let mut rounds = self.rounds.lock();
         // SeqCst: as in `register`; or published by the fence of a published task in line
@@ -225,7 +226,12 @@ impl WaitQueue {
         self.sleepers.fetch_add(1, Ordering::SeqCst);
         if !selection.is_task() {
             rounds.selections.push(selection.clone());
-            return Fenced::NotYet;
+            // A selecting thread issues one fence for all its queues, unless none needs it.
+            return if self.fence.is_implied() {
+                Fenced::Already
+            } else {
+                Fenced::NotYet
+            };
         }
         let published = |task: &Arc<Selection>| {
             cfg!(verisync_mutant = "async_line_unpublished") || task.is_published()

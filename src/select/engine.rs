@@ -8,7 +8,8 @@
 //!    buffered channel's waiting side, or a rendezvous channel's line. A rendezvous partner
 //!    already waiting is met on the spot instead (the operation completes).
 //! 3. Issue the heavy half of the wait queues' store-load fence (one for all of them: see
-//!    `fence::heavy_for_every_fence`) and look again at every buffered operation: any that
+//!    `fence::heavy_for_every_fence`; none if every queue's fence is implied, `park.rs`,
+//!    "Fences implied") and look again at every buffered operation: any that
 //!    looks ready ends the round (the `WaitQueue` protocol: either its notifier saw our
 //!    registration, or we see its progress).
 //! 4. Otherwise sleep on the selection until a channel notifies it or the deadline passes.
@@ -26,6 +27,7 @@ use std::time::Instant;
 use super::endpoint::{Side, Sink, Source, Watch};
 use super::selection::Selection;
 use crate::error::{RecvError, SendError, TryRecvError, TrySendError};
+use crate::park::Fenced;
 use crate::sync::{Arc, Backoff, MODEL_CHECKED};
 
 /// One operation of a select, with the handler its outcome goes to.
@@ -43,9 +45,13 @@ pub trait Register {
     /// Registers `selection` for this operation, the `op`-th of the select; false if the
     /// round should end now (the operation met a partner, or should be tried again).
     fn watch(&mut self, selection: &Arc<Selection>, op: usize) -> bool;
-    /// Whether the registration went into a wait queue, whose store-load fence the select
-    /// must then issue the heavy half of before [`looks_ready`](Self::looks_ready).
+    /// Whether the registration went into a wait queue (whose operation
+    /// [`looks_ready`](Self::looks_ready) then looks at again).
     fn waits_in_queue(&self) -> bool;
+    /// Whether it went into a wait queue whose store-load fence the select must then issue
+    /// the heavy half of before [`looks_ready`](Self::looks_ready): every wait queue's, except
+    /// where the fence is implied (`park.rs`, "Fences implied").
+    fn needs_fence(&self) -> bool;
     /// After every registration and that fence: whether the operation may complete now.
     fn looks_ready(&self) -> bool;
     /// Takes the registration back; keeps what a partner exchanged, if one completed it.
@@ -189,7 +195,7 @@ fn wait_round<R, A: Arms<R>>(
         watched += 1;
     }
     if waiting && !cfg!(verisync_mutant = "select_no_recheck") {
-        if (0..watched).any(|k| arms.arm(order(k)).registration().waits_in_queue()) {
+        if (0..watched).any(|k| arms.arm(order(k)).registration().needs_fence()) {
             crate::fence::heavy_for_every_fence();
         }
         waiting = !(0..watched).any(|k| arms.arm(order(k)).registration().looks_ready());
@@ -252,6 +258,10 @@ impl<E: Side> Register for Registration<'_, E> {
 
     fn waits_in_queue(&self) -> bool {
         matches!(self.watch, Some(Watch::Queue(_)))
+    }
+
+    fn needs_fence(&self) -> bool {
+        matches!(self.watch, Some(Watch::Queue(Fenced::NotYet)))
     }
 
     fn looks_ready(&self) -> bool {
