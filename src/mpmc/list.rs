@@ -448,6 +448,8 @@ impl<T> Drop for List<T> {
         self.drop_all();
         // Every value is gone and nobody else is here: what is left is the head's segment,
         // whose taken slots did not free it because its last slot was not taken yet.
+        // Relaxed: `&mut self` shuts every other thread out; their last accesses happened
+        // before whatever gave us the list to drop (the last endpoint's drop).
         let segment = self.head.segment.load(Ordering::Relaxed);
         // SAFETY: the list owns the head's segment, and nothing else refers to it.
         unsafe { Segment::free(segment) };

@@ -179,6 +179,9 @@ impl<T> Queue<T> {
             // Full when last looked at: claim the tail position although its slot still holds
             // the oldest value, then take that value as its consumer, unless a consumer was
             // quicker, in which case the slot is about to be freed for us.
+            // Relaxed (the load, and the compare-exchange's failure): a guess at the tail that
+            // pairs with nothing; the `SeqCst` compare-exchange checks it, and a failure only
+            // retries.
             let tail = self.tail.load(Ordering::Relaxed);
             if self
                 .tail
@@ -287,6 +290,9 @@ impl<T> Queue<T> {
             End::Producer => &self.tail,
             End::Consumer => &self.head,
         };
+        // Relaxed (this load, and the compare-exchange's failure below): a guess at our cursor
+        // that pairs with nothing; the compare-exchange checks it, and the stamp's Acquire load
+        // orders what we then touch in the slot.
         let start = cursor.load(Ordering::Relaxed);
         // Everything derived from `start` is computed before the atomic operations, which
         // would make the compiler load the queue's fields again.
@@ -314,6 +320,8 @@ impl<T> Queue<T> {
             End::Consumer => (&self.head, &self.tail),
         };
         let backoff = Backoff::new();
+        // Relaxed (this load, the reload at the bottom of the loop, and the compare-exchange's
+        // failure): guesses at our cursor, as in `claim_one`.
         let mut start = cursor.load(Ordering::Relaxed);
         loop {
             let stamp = self.stamp(start);
@@ -400,7 +408,8 @@ impl<T> Queue<T> {
         if cfg!(verisync_mutant = "mpmc_force_push_steals") {
             return true;
         }
-        // SeqCst: like every claim (see `claim`).
+        // SeqCst: like every claim (see `claim`). Relaxed failure: a lost race only reports
+        // that a consumer took `oldest` first.
         self.head
             .compare_exchange(
                 oldest,
