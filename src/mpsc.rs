@@ -353,7 +353,7 @@ macro_rules! sender_impls {
         }
 
         impl<T> Sink for $sender<T> {
-            #[inline]
+            #[inline(always)]
             fn try_put(&self, value: T) -> Result<(), TrySendError<T>> {
                 self.0.try_put(value)
             }

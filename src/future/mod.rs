@@ -173,7 +173,7 @@ impl<H: Handle<Endpoint: SendEndpoint>> SendFuture<H> {
 impl<H: Handle<Endpoint: RecvEndpoint>> Future for RecvFuture<H> {
     type Output = Result<Item<H>, RecvError>;
 
-    #[inline]
+    #[inline(always)]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         self.get_mut().operation.poll_recv(cx)
     }
@@ -182,7 +182,7 @@ impl<H: Handle<Endpoint: RecvEndpoint>> Future for RecvFuture<H> {
 impl<H: Handle<Endpoint: SendEndpoint>> Future for SendFuture<H> {
     type Output = Result<(), SendError<Item<H>>>;
 
-    #[inline]
+    #[inline(always)]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         self.get_mut().operation.poll_send(cx)
     }

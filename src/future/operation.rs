@@ -65,27 +65,13 @@ impl<H: Holds> Operation<H> {
     }
 
     /// Completes the operation with `attempt` (its non-blocking try: `None` if it would
-    /// wait), or registers and returns `Pending`. `met` is the output when a rendezvous
+    /// wait), or registers and returns `Pending`; `met` is the output when a rendezvous
     /// partner completed the operation while it was registered.
     ///
-    /// The common case, an operation that is not waiting and whose attempt succeeds, is inline
-    /// in the caller; everything else is in [`poll_waiting`](Self::poll_waiting).
-    #[inline(always)]
-    fn poll<O>(
-        &mut self,
-        cx: &mut Context<'_>,
-        mut attempt: impl FnMut(&H::Endpoint, &mut Option<Item<H>>) -> Option<O>,
-        met: impl Fn(&mut Option<Item<H>>) -> O,
-    ) -> Poll<O> {
-        if self.round.is_none()
-            && let Some(done) = attempt(self.handle.endpoint(), &mut self.slot)
-        {
-            return Poll::Ready(done);
-        }
-        self.poll_waiting(cx, attempt, met)
-    }
-
-    /// The rest of [`poll`](Self::poll): the operation is registered, or was not and its
+    /// Its callers ([`poll_recv`](Operation::poll_recv), [`poll_send`](Operation::poll_send))
+    /// handle the common case inline, an operation that is not waiting and whose attempt
+    /// succeeds, by calling the attempt directly (passed as a closure, it was not inlined into
+    /// `async` callers); this is the rest: the operation is registered, or was not and its
     /// attempt just failed.
     #[inline(never)]
     fn poll_waiting<O>(
@@ -168,13 +154,27 @@ impl<H: Holds> Operation<H> {
 
 impl<H: Holds<Endpoint: Source>> Operation<H> {
     /// Polls a receive.
+    #[inline(always)]
     pub(super) fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Result<Item<H>, RecvError>> {
-        let attempt = |receiver: &H::Endpoint, _: &mut Option<_>| match receiver.try_take() {
+        if !self.is_waiting()
+            && let Some(done) = Self::try_recv(self.handle.endpoint(), &mut self.slot)
+        {
+            return Poll::Ready(done);
+        }
+        self.poll_waiting(cx, Self::try_recv, |slot| Ok(take_met_value(slot)))
+    }
+
+    /// A receive's attempt: `None` while the side is empty.
+    #[inline(always)]
+    fn try_recv(
+        receiver: &H::Endpoint,
+        _: &mut Option<Item<H>>,
+    ) -> Option<Result<Item<H>, RecvError>> {
+        match receiver.try_take() {
             Ok(value) => Some(Ok(value)),
             Err(TryRecvError::Empty) => None,
             Err(TryRecvError::Disconnected) => Some(Err(RecvError)),
-        };
-        self.poll(cx, attempt, |slot| Ok(take_met_value(slot)))
+        }
     }
 
     /// A receive is dropped: if a rendezvous partner handed it a value meanwhile, the value
@@ -190,6 +190,7 @@ impl<H: Holds<Endpoint: Source>> Operation<H> {
 impl<H: Holds<Endpoint: Sink>> Operation<H> {
     /// Polls the send of the value in the slot; with none there (never given, or sent
     /// already), completes at once.
+    #[inline(always)]
     pub(super) fn poll_send(
         &mut self,
         cx: &mut Context<'_>,
@@ -197,18 +198,30 @@ impl<H: Holds<Endpoint: Sink>> Operation<H> {
         if self.slot.is_none() && self.round.is_none() {
             return Poll::Ready(Ok(()));
         }
-        let attempt = |sender: &H::Endpoint, slot: &mut Option<_>| {
-            let value = slot.take()?;
-            match sender.try_put(value) {
-                Ok(()) => Some(Ok(())),
-                Err(TrySendError::Full(value)) => {
-                    *slot = Some(value);
-                    None
-                }
-                Err(TrySendError::Disconnected(value)) => Some(Err(SendError(value))),
+        if !self.is_waiting()
+            && let Some(done) = Self::try_send(self.handle.endpoint(), &mut self.slot)
+        {
+            return Poll::Ready(done);
+        }
+        self.poll_waiting(cx, Self::try_send, |_| Ok(()))
+    }
+
+    /// A send's attempt with the value in `slot`: `None` (the value back in the slot) while
+    /// the side is full.
+    #[inline(always)]
+    fn try_send(
+        sender: &H::Endpoint,
+        slot: &mut Option<Item<H>>,
+    ) -> Option<Result<(), SendError<Item<H>>>> {
+        let value = slot.take()?;
+        match sender.try_put(value) {
+            Ok(()) => Some(Ok(())),
+            Err(TrySendError::Full(value)) => {
+                *slot = Some(value);
+                None
             }
-        };
-        self.poll(cx, attempt, |_| Ok(()))
+            Err(TrySendError::Disconnected(value)) => Some(Err(SendError(value))),
+        }
     }
 
     /// Puts a new value in the slot, to be sent by [`poll_send`](Self::poll_send); the

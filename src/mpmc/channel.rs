@@ -913,9 +913,9 @@ impl<T> Side for Receiver<T> {
 }
 
 impl<T> Source for Receiver<T> {
-    #[inline]
+    #[inline(always)]
     fn try_take(&self) -> Result<T, TryRecvError> {
-        self.try_recv()
+        self.recv_now(OnBusy::Wait)
     }
 
     fn give_back(&self, value: T) {
@@ -943,8 +943,8 @@ impl<T> Side for Sender<T> {
 }
 
 impl<T> Sink for Sender<T> {
-    #[inline]
+    #[inline(always)]
     fn try_put(&self, value: T) -> Result<(), TrySendError<T>> {
-        self.try_send(value)
+        self.send_now(value, OnBusy::Wait)
     }
 }

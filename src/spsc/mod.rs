@@ -761,7 +761,7 @@ impl<T> Side for Receiver<T> {
 }
 
 impl<T> Source for Receiver<T> {
-    #[inline]
+    #[inline(always)]
     fn try_take(&self) -> Result<T, TryRecvError> {
         self.try_recv()
     }
@@ -788,7 +788,7 @@ impl<T> Side for Sender<T> {
 }
 
 impl<T> Sink for Sender<T> {
-    #[inline]
+    #[inline(always)]
     fn try_put(&self, value: T) -> Result<(), TrySendError<T>> {
         self.try_send(value)
     }
