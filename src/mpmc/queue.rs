@@ -31,8 +31,9 @@ pub struct Queue<T> {
     /// Position of the next slot to fill.
     tail: CachePadded<AtomicUsize>,
     slots: Box<[Slot<T>]>,
-    /// Positions per lap: the smallest power of two above the capacity.
-    lap: usize,
+    /// Positions per lap (the smallest power of two above the capacity) minus one: a
+    /// position's index bits. Kept as the mask, which every operation needs, not the lap.
+    mask: usize,
 }
 
 struct Slot<T> {
@@ -126,7 +127,7 @@ impl<T> Queue<T> {
             head: CachePadded::new(AtomicUsize::new(0)),
             tail: CachePadded::new(AtomicUsize::new(0)),
             slots,
-            lap,
+            mask: lap - 1,
         })
     }
 
@@ -191,7 +192,7 @@ impl<T> Queue<T> {
                 backoff.spin();
                 continue;
             }
-            let oldest = tail.wrapping_sub(self.lap);
+            let oldest = tail.wrapping_sub(self.lap());
             let evicted = if self.claim_oldest(oldest) {
                 self.wait_for_stamp(oldest, oldest.wrapping_add(1));
                 // SAFETY: we claimed `oldest` as its consumer and its producer has published
@@ -355,7 +356,7 @@ impl<T> Queue<T> {
                 // Relaxed: ordered by the fence above, which pairs with the SeqCst claims.
                 let other = other.load(Ordering::Relaxed);
                 let closed = match end {
-                    End::Producer => other.wrapping_add(self.lap) == start,
+                    End::Producer => other.wrapping_add(self.lap()) == start,
                     End::Consumer => other == start,
                 };
                 if closed {
@@ -458,7 +459,7 @@ impl<T> Queue<T> {
         // Release: pairs with the Acquire stamp loads (`stamp`) of the next lap's producer, so
         // our read happens before its write.
         slot.stamp.store(
-            position.wrapping_add(self.lap),
+            position.wrapping_add(self.lap()),
             ordering!("mpmc_relaxed_vacate", Release),
         );
         value
@@ -468,7 +469,7 @@ impl<T> Queue<T> {
     /// with `next` or by whole laps).
     #[inline(always)]
     fn slot(&self, position: usize) -> &Slot<T> {
-        let index = position & (self.lap - 1);
+        let index = position & self.mask;
         debug_assert!(
             index < self.slots.len(),
             "position {position} is not one of ours"
@@ -479,21 +480,31 @@ impl<T> Queue<T> {
         unsafe { self.slots.get_unchecked(index) }
     }
 
+    /// Positions per lap.
+    #[inline(always)]
+    fn lap(&self) -> usize {
+        self.mask + 1
+    }
+
     /// The position after `position`: the next index, or index 0 of the next lap.
     #[inline(always)]
     fn next(&self, position: usize) -> usize {
-        if (position & (self.lap - 1)) + 1 < self.capacity() {
-            position.wrapping_add(1)
+        let mask = self.mask;
+        let next = position.wrapping_add(1);
+        // Past the last index the position is still in its lap (the lap exceeds the capacity),
+        // so the next lap starts just after the lap's last position.
+        if next & mask < self.capacity() {
+            next
         } else {
-            (position & !(self.lap - 1)).wrapping_add(self.lap)
+            (next | mask).wrapping_add(1)
         }
     }
 
     /// The number of positions from `head` to `tail`, at most the capacity (`force_push`
     /// briefly moves `tail` one past a full queue before it evicts).
     fn distance(&self, head: usize, tail: usize) -> usize {
-        let mask = self.lap - 1;
-        let laps = (tail & !mask).wrapping_sub(head & !mask) / self.lap;
+        let mask = self.mask;
+        let laps = (tail & !mask).wrapping_sub(head & !mask) / self.lap();
         let within = (tail & mask).wrapping_sub(head & mask);
         laps.wrapping_mul(self.capacity())
             .wrapping_add(within)
