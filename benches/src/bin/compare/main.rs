@@ -10,8 +10,10 @@
 //! each implementation's throughput relative to the std baseline (see `chart.rs`).
 //!
 //! Runs a short version of every workload of the criterion benches (`benches/src/`, the
-//! same code), printing a progress line per row to stderr, then one table on stdout: Mops/s
-//! (the median of a few short runs) and the ratio to the workload's std baseline
+//! same code), printing progress to stderr (a line per workload, its rounds as they finish,
+//! then its rows), then one table on stdout: Mops/s (the median of a few short runs, taken in
+//! rounds over the workload's rows so that the machine's phases fall on every row alike) and
+//! the ratio to the workload's std baseline
 //! (`std::sync::mpsc::sync_channel`, also in the single-thread floor, where `VecDeque` is listed
 //! as a reference). Takes a few seconds; numbers from a busy machine are noisy, so compare
 //! ratios within one run, and use `cargo bench` for careful measurements.
@@ -28,8 +30,9 @@ mod chart;
 use common::Workload;
 use verisync_benches::{asynchronous, bounded_log, common, coordination, mpmc, spsc};
 
-/// Timed runs per row (after one untimed warm-up run); the row reports their median. A run
-/// moves as many items as one criterion iteration; the bench just repeats it far more often.
+/// Timed runs per row, taken in rounds over the rows of a workload (after one untimed warm-up
+/// run of each, see [`median_mops`]); the row reports their median. A run moves as many items
+/// as one criterion iteration; the bench just repeats it far more often.
 const RUNS: usize = 7;
 
 /// Every workload of every primitive, in table order.
@@ -70,19 +73,17 @@ fn main() {
             workload
         })
         .collect();
-    let total: usize = workloads.iter().map(|w| w.cases.len()).sum();
-    let mut rows = Vec::with_capacity(total);
-    let mut done = 0;
-    for workload in &workloads {
-        let items = workload.items;
+    let total = workloads.len();
+    let mut rows = Vec::new();
+    for (done, workload) in workloads.iter().enumerate() {
+        eprint!(
+            "[{}/{total}] {} ({} rows): round",
+            done + 1,
+            workload.id,
+            workload.cases.len()
+        );
         let first_row = rows.len();
-        for case in &workload.cases {
-            done += 1;
-            eprint!("[{done}/{total}] {} {} ... ", workload.id, case.name);
-            // The line stays open while the row runs; a failed flush only delays it.
-            let _ = std::io::stderr().flush();
-            let mops = median_mops(items, case.run);
-            eprintln!("{mops:.1} Mops/s");
+        for (case, mops) in workload.cases.iter().zip(median_mops(workload)) {
             rows.push(Row {
                 workload: workload.id,
                 implementation: case.name,
@@ -90,11 +91,13 @@ fn main() {
                 ratio: None,
             });
         }
+        eprintln!();
         let baseline = rows[first_row..]
             .iter()
             .find(|row| row.implementation == workload.baseline)
             .map(|row| row.mops);
         for row in &mut rows[first_row..] {
+            eprintln!("    {}: {:.1} Mops/s", row.implementation, row.mops);
             row.ratio = baseline.map(|base| row.mops / base);
         }
     }
@@ -116,12 +119,33 @@ fn write_chart(rows: &[Row]) {
     }
 }
 
-/// Runs `run(items)` once untimed, then [`RUNS`] times; the median throughput.
-fn median_mops(items: u64, run: fn(u64) -> Duration) -> f64 {
-    run(items);
-    let mut samples: Vec<f64> = (0..RUNS).map(|_| mops(items, run(items))).collect();
-    samples.sort_by(f64::total_cmp);
-    samples[samples.len() / 2]
+/// Runs every case of `workload` once untimed, then [`RUNS`] rounds of one run of each; the
+/// median throughput of each case, in case order.
+///
+/// Each round starts one case later than the round before, so that no case always runs right
+/// after the same other one, and the machine's slow and fast phases fall on every case alike
+/// (a row can move 3x between runs here): the ratios between rows are the point of the table.
+fn median_mops(workload: &Workload) -> Vec<f64> {
+    let (cases, items) = (&workload.cases, workload.items);
+    for case in cases {
+        (case.run)(items);
+    }
+    let mut samples = vec![Vec::with_capacity(RUNS); cases.len()];
+    for round in 0..RUNS {
+        eprint!(" {}", round + 1);
+        // The line stays open while the rounds run; a failed flush only delays it.
+        let _ = std::io::stderr().flush();
+        for index in (0..cases.len()).map(|offset| (round + offset) % cases.len()) {
+            samples[index].push(mops(items, (cases[index].run)(items)));
+        }
+    }
+    samples
+        .into_iter()
+        .map(|mut runs| {
+            runs.sort_by(f64::total_cmp);
+            runs[runs.len() / 2]
+        })
+        .collect()
 }
 
 /// Throughput in millions of items per second.
