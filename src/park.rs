@@ -254,10 +254,17 @@ impl WaitQueue {
     /// Takes back a [`watch`](Self::watch) of `selection`. A task that was notified but never
     /// saw it passes the notification on to the next task in line.
     pub(crate) fn unwatch(&self, selection: &Arc<Selection>) {
+        // A task that saw its notification is out of the line (the notification took it out,
+        // under the lock, before the task could see it) and has nothing to pass on: no lock.
+        if selection.is_task() && selection.saw_notification() {
+            return;
+        }
         let mut rounds = self.rounds.lock();
         let found = if selection.is_task() {
             let line = &mut rounds.tasks;
-            let index = line.iter().position(|s| Arc::ptr_eq(s, selection));
+            // From the back: the common take-back is by a task that registered just now and
+            // found its re-check ready, behind every task already waiting.
+            let index = line.iter().rposition(|s| Arc::ptr_eq(s, selection));
             index.and_then(|index| line.remove(index))
         } else {
             let watching = &mut rounds.selections;

@@ -176,6 +176,12 @@ impl Selection {
         false
     }
 
+    /// Whether the waiter saw a notification ([`poll_notified`](Self::poll_notified) returned
+    /// true): a state it never leaves.
+    pub(crate) fn saw_notification(&self) -> bool {
+        self.wakeup.lock().notice == Notice::Seen
+    }
+
     /// Whether a notification reached the waiter that it has not seen (a task that stops
     /// waiting passes such a notification on).
     pub(crate) fn has_unseen_notification(&self) -> bool {
