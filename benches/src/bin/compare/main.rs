@@ -122,9 +122,10 @@ fn write_chart(rows: &[Row]) {
 /// Runs every case of `workload` once untimed, then [`RUNS`] rounds of one run of each; the
 /// median throughput of each case, in case order.
 ///
-/// Each round starts one case later than the round before, so that no case always runs right
-/// after the same other one, and the machine's slow and fast phases fall on every case alike
-/// (a row can move 3x between runs here): the ratios between rows are the point of the table.
+/// Each round starts one case later than the round before, and every other round goes through
+/// the cases backwards, so that no case always runs first, last, or right after the same other
+/// one, and the machine's slow and fast phases fall on every case alike (a row can move 3x
+/// between runs here): the ratios between rows are the point of the table.
 fn median_mops(workload: &Workload) -> Vec<f64> {
     let (cases, items) = (&workload.cases, workload.items);
     for case in cases {
@@ -135,7 +136,13 @@ fn median_mops(workload: &Workload) -> Vec<f64> {
         eprint!(" {}", round + 1);
         // The line stays open while the rounds run; a failed flush only delays it.
         let _ = std::io::stderr().flush();
-        for index in (0..cases.len()).map(|offset| (round + offset) % cases.len()) {
+        for offset in 0..cases.len() {
+            let step = if round % 2 == 0 {
+                offset
+            } else {
+                cases.len() - offset
+            };
+            let index = (round + step) % cases.len();
             samples[index].push(mops(items, (cases[index].run)(items)));
         }
     }
