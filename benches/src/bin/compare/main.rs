@@ -15,8 +15,9 @@
 //! rounds over the workload's rows so that the machine's phases fall on every row alike) and
 //! the ratio to the workload's std baseline
 //! (`std::sync::mpsc::sync_channel`, also in the single-thread floor, where `VecDeque` is listed
-//! as a reference). Takes a few seconds; numbers from a busy machine are noisy, so compare
-//! ratios within one run, and use `cargo bench` for careful measurements.
+//! as a reference). Takes one to two minutes on a 2-core machine; numbers from a busy machine
+//! are noisy, so compare ratios within one run, and use `cargo bench` for careful
+//! measurements.
 //!
 //! To add a primitive: include its workload module below and append its `workloads()` in
 //! [`all_workloads`]; every row follows from the [`Workload`] list.
