@@ -30,6 +30,7 @@ pub struct Workload {
     /// only the compare program's table and chart read it.
     pub baseline: &'static str,
     /// How many items one run moves (one criterion iteration; one run of the quick table).
+    /// `compare` warms each case up with a quarter of it, which must be a valid count too.
     pub items: u64,
     /// The implementations, verisync's first.
     pub cases: Vec<Case>,

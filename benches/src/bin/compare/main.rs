@@ -15,9 +15,9 @@
 //! rounds over the workload's rows so that the machine's phases fall on every row alike) and
 //! the ratio to the workload's std baseline
 //! (`std::sync::mpsc::sync_channel`, also in the single-thread floor, where `VecDeque` is listed
-//! as a reference). Takes one to two minutes on a 2-core machine; numbers from a busy machine
-//! are noisy, so compare ratios within one run, and use `cargo bench` for careful
-//! measurements.
+//! as a reference). Takes under a minute on a 2-core machine; numbers from a busy machine are
+//! noisy, so compare ratios within one run, take the median of several runs, and use
+//! `cargo bench` for careful measurements.
 //!
 //! To add a primitive: include its workload module below and append its `workloads()` in
 //! [`all_workloads`]; every row follows from the [`Workload`] list.
@@ -33,8 +33,15 @@ use verisync_benches::{asynchronous, bounded_log, common, coordination, mpmc, sp
 
 /// Timed runs per row, taken in rounds over the rows of a workload (after one untimed warm-up
 /// run of each, see [`median_mops`]); the row reports their median. A run moves as many items
-/// as one criterion iteration; the bench just repeats it far more often.
-const RUNS: usize = 7;
+/// as one criterion iteration; the bench just repeats it far more often. Three keep a full run
+/// under a minute on a 2-core machine; for steadier figures, take the median of several
+/// `compare` runs or use `cargo bench`.
+const RUNS: usize = 3;
+
+/// The warm-up run of a row moves this fraction of the workload's items: enough to start what
+/// a case starts once (a runtime, a thread pool) and to fault its memory in, without the time
+/// of a timed run.
+const WARM_UP_DIVISOR: u64 = 4;
 
 /// Every workload of every primitive, in table order.
 fn all_workloads() -> Vec<Workload> {
@@ -120,8 +127,8 @@ fn write_chart(rows: &[Row]) {
     }
 }
 
-/// Runs every case of `workload` once untimed, then [`RUNS`] rounds of one run of each; the
-/// median throughput of each case, in case order.
+/// Runs every case of `workload` once untimed on a [`WARM_UP_DIVISOR`]th of its items, then
+/// [`RUNS`] rounds of one run of each; the median throughput of each case, in case order.
 ///
 /// Each round starts one case later than the round before, and every other round goes through
 /// the cases backwards, so that no case always runs first, last, or right after the same other
@@ -130,7 +137,7 @@ fn write_chart(rows: &[Row]) {
 fn median_mops(workload: &Workload) -> Vec<f64> {
     let (cases, items) = (&workload.cases, workload.items);
     for case in cases {
-        (case.run)(items);
+        (case.run)(items / WARM_UP_DIVISOR);
     }
     let mut samples = vec![Vec::with_capacity(RUNS); cases.len()];
     for round in 0..RUNS {
