@@ -208,6 +208,65 @@ fn a_cancelled_send_is_either_sent_or_dropped_unsent() {
 }
 
 #[test]
+fn a_called_off_send_gives_back_its_value_unless_it_was_sent() {
+    for (flavor, capacity) in every_flavor() {
+        let (tx, rx) = channel(capacity);
+        for value in 0..capacity {
+            tx.send(value).unwrap();
+        }
+        // Never polled: nothing was sent.
+        assert_eq!(tx.send_async(10).cancel(), Some(10), "{flavor}");
+        // Waiting for room (for a receiver, its value in the rendezvous line): nothing was
+        // sent, and the channel still holds just what it held.
+        let task = Task::new();
+        let mut send = tx.send_async(11);
+        assert!(task.poll(&mut send).is_pending(), "{flavor}");
+        assert_eq!(send.cancel(), Some(11), "{flavor}");
+        for value in 0..capacity {
+            assert_eq!(rx.try_recv(), Ok(value), "{flavor}");
+        }
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Empty), "{flavor}");
+        // Sent: nothing to give back.
+        let mut send = tx.send_async(12);
+        if capacity == 0 {
+            assert!(task.poll(&mut send).is_pending());
+            assert_eq!(rx.try_recv(), Ok(12), "the receiver takes it from the line");
+            assert_eq!(send.cancel(), None, "{flavor}");
+        } else {
+            assert_eq!(task.poll(&mut send), Poll::Ready(Ok(())));
+            assert_eq!(send.cancel(), None, "{flavor}");
+            assert_eq!(rx.try_recv(), Ok(12), "{flavor}");
+        }
+        // Handed back in the error: not handed back twice.
+        drop(rx);
+        let mut send = tx.send_async(13);
+        assert_eq!(
+            task.poll(&mut send),
+            Poll::Ready(Err(verisync::mpmc::SendError(13)))
+        );
+        assert_eq!(send.cancel(), None, "{flavor}");
+    }
+}
+
+#[test]
+fn a_called_off_send_passes_its_wake_up_on() {
+    let (tx, rx) = channel(1);
+    tx.send(0).unwrap();
+    let (first, second) = (Task::new(), Task::new());
+    let mut oldest = tx.send_async(1);
+    let mut next = tx.send_async(2);
+    assert!(first.poll(&mut oldest).is_pending());
+    assert!(second.poll(&mut next).is_pending());
+    assert_eq!(rx.try_recv(), Ok(0));
+    assert!(first.was_woken(), "the oldest waiting send is woken");
+    assert!(!second.was_woken(), "one slot wakes one task");
+    assert_eq!(oldest.cancel(), Some(1));
+    assert!(second.was_woken(), "the wake-up is passed on");
+    assert_eq!(second.poll(&mut next), Poll::Ready(Ok(())));
+    assert_eq!(rx.try_recv(), Ok(2));
+}
+
+#[test]
 fn disconnection_wakes_every_pending_future() {
     for (flavor, capacity) in every_flavor() {
         let (tx, rx) = channel::<u32>(capacity);

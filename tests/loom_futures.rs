@@ -1,8 +1,8 @@
 //! loom models of the async operations and their cancel safety: futures polled once and then
 //! dropped (every cancellation path), two receives where the one that was woken is cancelled,
-//! a future re-polled with another waker, the async semaphore's cancelled waiter, the
-//! register-then-recheck of a future that goes pending, and of one that waits in line behind
-//! another.
+//! a rendezvous send called off while a receiver takes its value, a future re-polled with
+//! another waker, the async semaphore's cancelled waiter, the register-then-recheck of a
+//! future that goes pending, and of one that waits in line behind another.
 //!
 //! Futures run under `loom::future::block_on`, or are polled by hand with a waker that does
 //! nothing, to stop them at a chosen point. A wake-up that is lost leaves a `block_on` parked
@@ -69,6 +69,46 @@ fn a_rendezvous_receive_polled_once_then_dropped_loses_nothing() {
                     left.map(|v| v.id)
                 ),
             }
+            drops.assert_all_dropped_once();
+        },
+    );
+}
+
+/// A rendezvous send is polled once and called off (`SendFuture::cancel`) while a receiver
+/// tries to take its value (giving up when it would sleep). The value is never lost and never
+/// doubled: the receiver has it, or the send's poll or its calling off handed it back.
+#[test]
+fn a_called_off_rendezvous_send_gives_back_what_no_receiver_took() {
+    explore(
+        "a_called_off_rendezvous_send_gives_back_what_no_receiver_took",
+        20,
+        || {
+            let drops = DropLog::new(1);
+            let (tx, rx) = mpmc::channel(0);
+            let receiver = thread::spawn(move || {
+                let deadline = std::time::Instant::now() + LONG;
+                rx.recv_deadline(deadline).ok()
+            });
+            let mut send = tx.send_async(drops.item(0));
+            let handed_back = match poll_once(&mut send) {
+                Poll::Ready(sent) => sent.err().map(|error| error.0),
+                Poll::Pending => None,
+            };
+            let given_back = send.cancel();
+            let received = receiver.join().unwrap();
+            let holders = [&received, &handed_back, &given_back]
+                .iter()
+                .filter(|value| value.is_some())
+                .count();
+            assert_eq!(
+                holders,
+                1,
+                "received {:?}, handed back by the poll {:?}, given back {:?}",
+                received.as_ref().map(|v| v.id),
+                handed_back.as_ref().map(|v| v.id),
+                given_back.as_ref().map(|v| v.id)
+            );
+            drop((received, handed_back, given_back));
             drops.assert_all_dropped_once();
         },
     );

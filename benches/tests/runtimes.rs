@@ -141,6 +141,11 @@ fn timeouts_cancel_receives_and_sends_cleanly() {
             Err(mpmc::TryRecvError::Empty),
             "the cancelled send sent nothing"
         );
+        // A send awaited through `&mut` under a timeout, then called off: the value comes back.
+        let mut send = tx.send_async(3);
+        let timed_out = tokio::time::timeout(Duration::from_millis(5), &mut send).await;
+        assert!(timed_out.is_err(), "nobody was receiving");
+        assert_eq!(send.cancel(), Some(3), "the unsent value comes back");
         // The channel still works both ways after the cancellations.
         let receiver = tokio::spawn(async move { rx.recv_async().await });
         tx.send_async(2).await.unwrap();

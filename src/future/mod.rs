@@ -29,7 +29,16 @@
 //!   next receive. A wake-up meant for a dropped receive goes to the next receive waiting.
 //! - **`send_async`** is all or nothing: dropped, the value was either sent (a receiver has it,
 //!   or the buffer does) or not sent at all and dropped with the future. To keep the value
-//!   when giving up, use a `try_send` loop, or send from a task that is never cancelled.
+//!   when giving up, call the send off with [`SendFuture::cancel`] instead of dropping it: it
+//!   returns the value unless it was sent.
+//!
+//!   ```ignore
+//!   let mut send = tx.send_async(value);
+//!   if tokio::time::timeout(Duration::from_secs(1), &mut send).await.is_err() {
+//!       // Timed out: take the value back, unless a receiver took it at the last moment.
+//!       let unsent: Option<T> = send.cancel();
+//!   }
+//!   ```
 //! - A dropped future leaves its place in line: on a buffered channel, a wake-up it was given
 //!   but had not seen goes to the next task waiting.
 //!
@@ -138,8 +147,9 @@ pub struct RecvFuture<H: Handle<Endpoint: RecvEndpoint>> {
 /// [`spsc`](crate::spsc)'s.
 ///
 /// Cancel safe in the sense that it is never half-done: dropped before it completes, the
-/// value is either sent or dropped with the future (module documentation). Polled again
-/// after it completed, it completes at once and sends nothing.
+/// value is either sent or dropped with the future (module documentation); to keep a value
+/// that was not sent, call the send off with [`cancel`](Self::cancel) instead of dropping
+/// it. Polled again after it completed, it completes at once and sends nothing.
 ///
 /// # Examples
 /// ```
@@ -167,6 +177,38 @@ impl<H: Handle<Endpoint: SendEndpoint>> SendFuture<H> {
         Self {
             operation: Operation::new(sender, Some(value)),
         }
+    }
+
+    /// Calls the send off and gives its value back if it was not sent: `Some(value)` if the
+    /// future still held it (never polled, or waiting for room or for a receiver), `None` if
+    /// the value has left it (sent, or handed back in the [`SendError`] it resolved to).
+    ///
+    /// Dropping a pending send drops its value; this is how to give up on a send without
+    /// losing the value: await `&mut send` (the future is `Unpin`) under a timeout or in a
+    /// `select!`, and call it off if the time ran out or another branch won. Like a
+    /// drop, it leaves the send's place in line, and a wake-up it had not seen goes to the
+    /// next waiting task. On a rendezvous channel a receiver may take the value up to this
+    /// call; then the result is `None` and that receiver has it.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::future::Future;
+    /// use std::pin::Pin;
+    /// use std::task::{Context, Waker};
+    ///
+    /// let (tx, rx) = verisync::mpmc::channel(1);
+    /// tx.send(1).unwrap();
+    /// // The channel is full: the send waits.
+    /// let mut send = tx.send_async(2);
+    /// let mut cx = Context::from_waker(Waker::noop());
+    /// assert!(Pin::new(&mut send).poll(&mut cx).is_pending());
+    /// // Giving up on it gives the value back; nothing was sent.
+    /// assert_eq!(send.cancel(), Some(2));
+    /// assert_eq!(rx.try_recv(), Ok(1));
+    /// assert!(rx.try_recv().is_err());
+    /// ```
+    pub fn cancel(mut self) -> Option<Item<H>> {
+        self.operation.take_back_unsent()
     }
 }
 

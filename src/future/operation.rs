@@ -239,6 +239,19 @@ impl<H: Holds<Endpoint: Sink>> Operation<H> {
     pub(super) fn cancel_send(&mut self) {
         self.end_round();
     }
+
+    /// A send is called off: its value, if it was not sent. The registration is taken back
+    /// first, as on a drop: a send waiting in a rendezvous line has its value there, and gets
+    /// it back in its slot unless a receiver took it.
+    pub(super) fn take_back_unsent(&mut self) -> Option<Item<H>> {
+        if cfg!(verisync_mutant = "async_cancel_reads_value_early") {
+            let value = self.slot.take();
+            self.end_round();
+            return value;
+        }
+        self.end_round();
+        self.slot.take()
+    }
 }
 
 /// The value a rendezvous partner handed a receive that was waiting.

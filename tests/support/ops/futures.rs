@@ -1,7 +1,8 @@
 //! The async operations on one thread, polled by hand: up to four `recv_async` and
 //! `send_async` futures at once on one channel of any flavor (rendezvous, bounded at 1 or 2,
 //! unbounded), polled with their task's waker or a new one, and dropped (cancelled) at any
-//! point, among plain `try_send`s and `try_recv`s. Shared by the proptest suite
+//! point, or for a send, called off with `SendFuture::cancel`, among plain `try_send`s and
+//! `try_recv`s. Shared by the proptest suite
 //! (`tests/model_futures.rs`, which generates the bytes [`Op::decode`] reads) and the fuzz
 //! target (`fuzz/fuzz_targets/futures.rs`).
 //!
@@ -15,7 +16,8 @@
 //! And at the end, once every future is dropped and the channel drained: every value whose
 //! send completed was received exactly once (a cancelled receive loses nothing, not even a
 //! rendezvous value handed to it), a value whose send was cancelled was received or dropped
-//! unsent, and every value was dropped exactly once.
+//! unsent, a value a called-off send gave back was never received (and one it did not give
+//! back was), and every value was dropped exactly once.
 
 #[path = "../drops.rs"]
 mod drops;
@@ -42,8 +44,10 @@ pub enum Op {
     /// Polls the future at `index` (modulo the number alive), with a new task's waker if
     /// `new_task` (the future moved to another task), else its own.
     Poll { index: usize, new_task: bool },
-    /// Drops the future at `index` (modulo the number alive): a cancellation.
-    Cancel { index: usize },
+    /// Drops the future at `index` (modulo the number alive): a cancellation; if `call_off`
+    /// and the future is a send, with `SendFuture::cancel`, which gives the value back
+    /// unless it was sent.
+    Cancel { index: usize, call_off: bool },
     /// `try_send` of a new value.
     TrySend,
     /// `try_recv`.
@@ -61,7 +65,10 @@ impl Op {
                 index,
                 new_task: a & 0x80 != 0,
             },
-            5 => Self::Cancel { index },
+            5 => Self::Cancel {
+                index,
+                call_off: a & 0x80 != 0,
+            },
             6 => Self::TrySend,
             _ => Self::TryRecv,
         }
@@ -92,6 +99,8 @@ struct Seen {
     sent: Vec<usize>,
     /// Values received, in order.
     received: Vec<Tracked>,
+    /// Values that called-off sends gave back.
+    given_back: Vec<Tracked>,
 }
 
 /// Runs `ops` on a channel whose flavor `setup` picks, checking the properties in the
@@ -120,6 +129,13 @@ pub fn run(setup: u8, ops: &[Op]) {
     for id in &seen.sent {
         let times = received.iter().filter(|&got| got == id).count();
         assert_eq!(times, 1, "value {id} was sent and received {times} times");
+    }
+    for value in &seen.given_back {
+        assert!(
+            !received.contains(&value.id),
+            "value {} was given back by a called-off send and received",
+            value.id
+        );
     }
     if capacity != Some(0) {
         assert_eq!(received, seen.sent, "a buffered channel's order");
@@ -190,9 +206,19 @@ fn step<'a>(
                 entry.pending = true;
             }
         }
-        Op::Cancel { index } => {
+        Op::Cancel { index, call_off } => {
             let index = index % alive.len();
-            alive.remove(index);
+            match alive.remove(index).future {
+                Kind::Send(future, id) if call_off => match future.cancel() {
+                    Some(value) => {
+                        assert_eq!(value.id, id, "a called-off send gave back another value");
+                        seen.given_back.push(value);
+                    }
+                    // A rendezvous receiver took it from the line.
+                    None => seen.sent.push(id),
+                },
+                _ => {}
+            }
         }
         Op::TrySend => {
             let value = make();
